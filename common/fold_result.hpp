@@ -1,0 +1,58 @@
+// The result of one task, one HDF5 file per fold (schema in docs/result-schema.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/metrics.hpp"
+
+namespace gridfold {
+
+struct Provenance {
+  std::string host;
+  std::string gridfold_version;
+  std::string torch_version;
+  std::string slurm_job_id, slurm_array_job_id, slurm_array_task_id;  // empty outside SLURM
+  int mpi_rank = 0, mpi_size = 1;
+  std::string started_at, finished_at;  // ISO 8601 UTC
+};
+
+struct FoldResult {
+  std::string experiment;
+  std::string config_id;
+  std::uint32_t config_index = 0;
+  int outer_fold = 0;
+  int inner_fold = -1;
+  std::uint64_t task = 0;
+  std::vector<std::pair<std::string, std::string>> params;  // dotted path, YAML value
+
+  std::vector<std::string> target_names;
+  std::map<std::string, MetricValues> metrics;  // target -> metric -> value (test set)
+
+  // Test-set predictions in original units: [sample][target], NaN where the truth is missing.
+  std::vector<std::uint32_t> sample_index;  // dataset rows
+  std::vector<float> truth, prediction;
+
+  // Learning curve: one entry per evaluation (per epoch unless eval_every is set).
+  std::vector<std::int64_t> history_step;
+  std::vector<double> history_epoch;  // fractional epochs at each evaluation
+  std::vector<double> train_loss, validation_loss;
+  int best_index = -1;  // entry whose weights were kept (early stopping)
+
+  double train_seconds = 0, eval_seconds = 0, total_seconds = 0;
+  std::uint64_t samples_trained = 0;
+  Provenance provenance;
+};
+
+// Writes atomically (temporary name, flush, fsync, rename).
+void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result);
+FoldResult read_fold_result(const std::filesystem::path& file);
+FoldResult read_fold_result_image(const void* data, std::size_t size, const std::string& name);
+// True when the file opens and carries the completion marker written last.
+bool is_complete_fold_result(const std::filesystem::path& file);
+
+}  // namespace gridfold

@@ -1,0 +1,99 @@
+// A small RAII layer over the HDF5 C API: files, groups, 1-D/2-D datasets of numbers and
+// strings, and scalar attributes. Everything gridfold writes is readable by h5py.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gridfold::h5 {
+
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Owns one hid_t and closes it with the matching H5*close.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*close)(hid_t));
+  Handle(Handle&& o) noexcept;
+  Handle& operator=(Handle&& o) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle();
+  hid_t id() const { return id_; }
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  herr_t (*close_)(hid_t) = nullptr;
+};
+
+// A file or a group: both hold datasets, groups and attributes.
+class Node {
+ public:
+  explicit Node(Handle h, std::string path) : h_(std::move(h)), path_(std::move(path)) {}
+  hid_t id() const { return h_.id(); }
+  const std::string& path() const { return path_; }
+
+  Node group(const std::string& name) const;         // opens
+  Node create_group(const std::string& name) const;  // creates
+  bool exists(const std::string& name) const;
+  std::vector<std::string> children() const;
+
+  void write(const std::string& name, const std::vector<double>& v) const;
+  void write(const std::string& name, const std::vector<float>& v) const;
+  void write(const std::string& name, const std::vector<std::int64_t>& v) const;
+  void write(const std::string& name, const std::vector<std::uint64_t>& v) const;
+  void write(const std::string& name, const std::vector<std::uint32_t>& v) const;
+  void write(const std::string& name, const std::vector<std::int32_t>& v) const;
+  void write(const std::string& name, const std::vector<std::int16_t>& v) const;
+  void write(const std::string& name, const std::vector<std::string>& v) const;
+  // 2-D row-major [rows][cols]
+  void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows,
+                    std::size_t cols) const;
+  void write_matrix(const std::string& name, const std::vector<std::string>& v, std::size_t rows,
+                    std::size_t cols) const;
+
+  std::vector<double> read_doubles(const std::string& name) const;
+  std::vector<float> read_floats(const std::string& name) const;
+  std::vector<std::int64_t> read_int64(const std::string& name) const;
+  std::vector<std::uint64_t> read_uint64(const std::string& name) const;
+  std::vector<std::uint32_t> read_uint32(const std::string& name) const;
+  std::vector<std::int32_t> read_int32(const std::string& name) const;
+  std::vector<std::int16_t> read_int16(const std::string& name) const;
+  std::vector<std::string> read_strings(const std::string& name) const;
+  // Shape of a dataset (1 or 2 entries).
+  std::vector<std::size_t> shape(const std::string& name) const;
+
+  void set_attr(const std::string& name, const std::string& value) const;
+  void set_attr(const std::string& name, double value) const;
+  void set_attr(const std::string& name, std::int64_t value) const;
+  std::string attr_string(const std::string& name) const;
+  double attr_double(const std::string& name) const;
+  std::int64_t attr_int(const std::string& name) const;
+  bool has_attr(const std::string& name) const;
+
+ private:
+  Handle h_;
+  std::string path_;
+};
+
+class File : public Node {
+ public:
+  static File create(const std::filesystem::path& path);  // truncates
+  static File open_read(const std::filesystem::path& path);
+  // Opens an in-memory image of an HDF5 file (a member read from an archive).
+  static File open_image(const void* data, std::size_t size, const std::string& name);
+  void flush() const;
+
+ private:
+  using Node::Node;
+};
+
+}  // namespace gridfold::h5

@@ -1,0 +1,48 @@
+// The experiment plan: configurations, fold index sets and the task table, stored once per
+// experiment in plan.h5 (schema in docs/plan-schema.md).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/grid.hpp"
+#include "common/resampling.hpp"
+#include "common/spec.hpp"
+
+namespace gridfold {
+
+// One unit of work: a config trained on one fold. inner_fold -1 is an outer task (train on
+// the outer training set, test on the outer test fold); j >= 0 is an inner task of the
+// model-selection loop inside outer fold `outer_fold`.
+struct Task {
+  std::uint32_t config = 0;
+  std::uint16_t outer_fold = 0;
+  std::int16_t inner_fold = -1;
+  bool operator==(const Task&) const = default;
+};
+
+struct ExperimentPlan {
+  std::string name;
+  std::filesystem::path spec_dir;  // relative data paths of the frozen spec resolve here
+  std::uint64_t sample_count = 0;
+  std::vector<std::string> param_paths;
+  std::vector<Config> configs;
+  ResamplingPlan folds;
+  std::vector<Task> tasks;
+};
+
+// Expands the grid and the resampling plan. Tasks are ordered config-major; within a config,
+// each outer fold is followed by its inner folds.
+ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
+                         const std::vector<std::string>& strata,
+                         const std::vector<std::string>& groups);
+
+// Array elements needed for `tasks` at `tasks_per_element` (ceiling division).
+std::size_t element_count(std::size_t tasks, int tasks_per_element);
+
+void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan);  // atomic
+ExperimentPlan read_plan(const std::filesystem::path& file);
+
+}  // namespace gridfold

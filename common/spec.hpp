@@ -1,0 +1,212 @@
+// The experiment spec: the typed form of an experiment YAML (see docs/spec.md).
+//
+// A spec is read once into a SpecDocument; every configuration of the grid is the
+// document with some dotted parameters overridden (`model.filters: 64`), resolved
+// into an ExperimentSpec. Every error names the file, the YAML line:column, the
+// offending value and what would be valid.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gridfold {
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown
+  int column = 0;  // 1-based
+  std::string str() const;  // "file:line:column"
+};
+
+class SpecError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// One value a grid assigns to a parameter, kept as canonical flow YAML ("64", "0.001",
+// "[64, 64]", "adam") so that equal values compare and hash equal.
+struct ParamValue {
+  std::string yaml;
+  SourceLocation where;  // where the value was written; not part of its identity
+  bool operator==(const ParamValue& o) const { return yaml == o.yaml; }
+};
+
+// Dotted path ("training.lr") to value; ordered so that iteration is canonical.
+using ParamAssignment = std::map<std::string, ParamValue>;
+
+enum class Alphabet { dna, rna, protein, none };
+enum class DataFormat { csv, tsv, fasta, hdf5 };
+enum class TaskType { regression, binary, multiclass, per_position };
+
+struct TargetSpec {
+  std::string name;  // column in the data table
+  TaskType task = TaskType::regression;
+  std::vector<std::string> classes;  // multiclass: label values in output order
+  double pos_weight = 0.0;           // binary/per_position: 0 = derived from class balance
+  double weight = 1.0;               // weight of this target's term in the total loss
+};
+
+struct DataSpec {
+  std::filesystem::path path;  // resolved against the spec file's directory
+  DataFormat format = DataFormat::csv;
+  std::string sequence_column = "sequence";  // csv/tsv; empty for feature-only data
+  std::vector<std::string> feature_columns;  // numeric inputs instead of a sequence
+  std::string id_column;                     // optional sample name column
+  std::filesystem::path labels;              // fasta: table of labels keyed by record id
+  Alphabet alphabet = Alphabet::dna;
+  std::vector<TargetSpec> targets;
+  bool standardize_targets = true;  // regression targets, fitted on the training part
+};
+
+enum class ModelFamily { cnn1d, branched_cnn, bilstm, mlp, torchscript };
+enum class Pooling { none, max, mean, sum };
+
+struct ModelSpec {
+  ModelFamily family = ModelFamily::cnn1d;
+  // cnn1d / branched_cnn: one entry per conv block
+  std::vector<int> filters{64, 64};
+  int kernel_size = 5;
+  int dilation = 1;
+  bool dilation_growth = false;  // dilation doubles with each block (per-position models)
+  bool batch_norm = true;
+  Pooling block_pooling = Pooling::none;  // after each conv block
+  int pool_size = 2;
+  Pooling global_pooling = Pooling::max;  // none keeps per-position outputs
+  // dense layers after the trunk (cnn/bilstm) or the whole network (mlp)
+  std::vector<int> dense{64};
+  double dropout = 0.1;
+  // bilstm
+  int hidden_size = 64;
+  int lstm_layers = 1;
+  bool bidirectional = true;
+  // torchscript
+  std::filesystem::path script_path;
+};
+
+enum class Optimizer { adam, adamw, sgd };
+
+struct TrainingSpec {
+  int epochs = 50;
+  int batch_size = 64;
+  Optimizer optimizer = Optimizer::adam;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  double momentum = 0.9;             // sgd
+  int patience = 10;                 // epochs without validation improvement; 0 = off
+  double validation_fraction = 0.1;  // carved from the outer training set
+  int eval_every = 0;                // steps between validations; 0 = once per epoch
+  int eval_max_samples = 0;          // cap on validation samples; 0 = all
+  int checkpoint_every = 0;          // steps between checkpoints; 0 = only on signal
+  std::uint64_t seed = 1;
+  int threads = 0;                   // 0 = SLURM_CPUS_PER_TASK or all cores
+  // sequence augmentation
+  int crop_length = 0;  // random crops of this length each epoch; 0 = whole sequence
+  double reverse_complement = 0.0;  // probability of using the reverse complement
+  bool balanced_sampling = false;   // class-balanced weighted sampling
+};
+
+struct FoldScheme {
+  enum class Kind { kfold, repeated_holdout } kind = Kind::kfold;
+  int k = 5;                   // kfold
+  int n = 10;                  // repeated_holdout
+  double test_fraction = 0.2;  // repeated_holdout
+  int count() const { return kind == Kind::kfold ? k : n; }
+};
+
+struct ResamplingSpec {
+  FoldScheme outer;
+  std::optional<FoldScheme> inner;  // model selection inside each outer training set
+  std::string stratify_by;          // column name, or empty
+  std::string group_by;             // column name, or empty
+  std::uint64_t seed = 42;
+};
+
+struct SlurmSpec {
+  std::string partition, account, qos;
+  std::string time = "01:00:00";
+  std::string mem = "4G";
+  int cpus_per_task = 1;
+  int ntasks = 1;  // MPI ranks per array element
+  int nodes = 0;   // 0 = let SLURM decide
+  int gpus = 0;
+  int array_throttle = 0;  // %N; 0 = unthrottled
+  int tasks_per_element = 1;
+  std::vector<std::string> modules;
+  std::vector<std::string> extra_directives;  // "--constraint=avx2"
+  std::filesystem::path template_path;        // empty = built-in template
+  int signal_seconds = 120;  // USR1 this long before the time limit
+};
+
+enum class Compression { zstd, gzip, none };
+
+struct OutputSpec {
+  std::filesystem::path scratch;  // empty = the experiment directory
+  std::filesystem::path archive;  // empty = <experiment>/archives
+  Compression compression = Compression::zstd;
+  std::uint64_t archive_size_mb = 1024;
+};
+
+// One named group of grid axes; zip axes vary together, so all their lists have one length.
+struct GridAxis {
+  std::vector<std::string> paths;              // one path, or several for a zip group
+  std::vector<std::vector<ParamValue>> values;  // values[i][j]: value of paths[j] at step i
+};
+
+struct GridSpec {
+  std::vector<GridAxis> axes;                // cartesian product over axes, in file order
+  std::vector<ParamAssignment> excludes;     // a config matching all of one is dropped
+};
+
+struct ExperimentSpec {
+  std::string name;
+  std::filesystem::path source;  // the spec file
+  DataSpec data;
+  ModelSpec model;
+  TrainingSpec training;
+  GridSpec grid;
+  ResamplingSpec resampling;
+  SlurmSpec slurm;
+  OutputSpec output;
+};
+
+// A parsed spec file, able to resolve any grid configuration into a typed spec.
+class SpecDocument {
+ public:
+  // Reads and validates the file; throws SpecError.
+  static SpecDocument load(const std::filesystem::path& file);
+  // Parses YAML text as if it were the file `name` (relative paths resolve against base_dir).
+  static SpecDocument parse(const std::string& text, const std::string& name,
+                            const std::filesystem::path& base_dir);
+
+  SpecDocument(SpecDocument&&) noexcept;
+  SpecDocument& operator=(SpecDocument&&) noexcept;
+  ~SpecDocument();
+
+  // The spec with the base values, its grid parsed but not applied.
+  const ExperimentSpec& base() const;
+  // The spec with `overrides` applied over the base values; throws SpecError naming the
+  // location of the offending override.
+  ExperimentSpec resolve(const ParamAssignment& overrides) const;
+  const std::string& text() const;
+
+ private:
+  struct Impl;
+  explicit SpecDocument(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+std::string to_string(Alphabet);
+std::string to_string(DataFormat);
+std::string to_string(TaskType);
+std::string to_string(ModelFamily);
+std::string to_string(Pooling);
+std::string to_string(Optimizer);
+std::string to_string(Compression);
+
+}  // namespace gridfold
