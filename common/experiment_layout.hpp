@@ -21,7 +21,7 @@ class ExperimentLayout {
 
   // Result names depend on the config id and fold only, never on task numbers, so that a
   // re-planned grid finds the results it already has.
-  static std::string result_name(const std::string& config_id, int outer_fold, int inner_fold);
+  static std::string result_name(int outer_fold, int inner_fold);  // "outer003[-inner01]"
   std::filesystem::path result(const std::string& config_id, int outer_fold, int inner_fold) const;
   std::filesystem::path failure(const std::string& config_id, int outer_fold, int inner_fold) const;
   std::filesystem::path checkpoint(const std::string& config_id, int outer_fold, int inner_fold) const;

@@ -178,8 +178,10 @@ struct ExperimentSpec {
 // A parsed spec file, able to resolve any grid configuration into a typed spec.
 class SpecDocument {
  public:
-  // Reads and validates the file; throws SpecError.
-  static SpecDocument load(const std::filesystem::path& file);
+  // Reads and validates the file; throws SpecError. Relative paths in it resolve against
+  // base_dir, by default the file's own directory (a frozen copy passes the original's).
+  static SpecDocument load(const std::filesystem::path& file,
+                           const std::filesystem::path& base_dir = {});
   // Parses YAML text as if it were the file `name` (relative paths resolve against base_dir).
   static SpecDocument parse(const std::string& text, const std::string& name,
                             const std::filesystem::path& base_dir);

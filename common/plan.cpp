@@ -1,0 +1,144 @@
+#include "common/plan.hpp"
+
+#include <fmt/format.h>
+
+#include "common/atomic_file.hpp"
+#include "common/hdf5.hpp"
+
+namespace gridfold {
+namespace {
+
+constexpr std::int64_t kSchemaVersion = 1;
+
+void write_index_sets(const h5::Node& group, const IndexSets& sets) {
+  group.write("test_offsets", sets.offsets);
+  group.write("test_indices", sets.indices);
+}
+
+IndexSets read_index_sets(const h5::Node& group) {
+  IndexSets sets;
+  sets.offsets = group.read_uint64("test_offsets");
+  sets.indices = group.read_uint32("test_indices");
+  if (sets.offsets.empty() || sets.offsets.back() != sets.indices.size()) {
+    throw h5::Error(fmt::format("{}: fold offsets do not match the indices", group.path()));
+  }
+  return sets;
+}
+
+}  // namespace
+
+ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, const std::vector<std::string>& strata,
+                         const std::vector<std::string>& groups) {
+  const ExperimentSpec& spec = doc.base();
+  ExperimentPlan plan;
+  plan.name = spec.name;
+  plan.spec_dir = std::filesystem::absolute(spec.source).parent_path();
+  plan.sample_count = sample_count;
+  plan.param_paths = grid_paths(spec.grid);
+  plan.configs = expand_grid(spec.grid);
+  plan.folds = make_resampling_plan(spec.resampling, sample_count, strata, groups);
+  const std::size_t outer = plan.folds.outer_count();
+  const int inner = plan.folds.inner_count;
+  plan.tasks.reserve(plan.configs.size() * outer * static_cast<std::size_t>(1 + inner));
+  for (std::uint32_t c = 0; c < plan.configs.size(); ++c) {
+    for (std::uint16_t f = 0; f < outer; ++f) {
+      plan.tasks.push_back(Task{c, f, -1});
+      for (std::int16_t j = 0; j < inner; ++j) plan.tasks.push_back(Task{c, f, j});
+    }
+  }
+  return plan;
+}
+
+std::size_t element_count(std::size_t tasks, int tasks_per_element) {
+  const auto per = static_cast<std::size_t>(std::max(tasks_per_element, 1));
+  return (tasks + per - 1) / per;
+}
+
+void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
+  write_atomically(file, [&](const std::filesystem::path& tmp) {
+    const h5::File f = h5::File::create(tmp);
+    f.set_attr("schema_version", kSchemaVersion);
+    f.set_attr("gridfold_version", std::string(GRIDFOLD_VERSION));
+    f.set_attr("name", plan.name);
+    f.set_attr("spec_dir", plan.spec_dir.string());
+    f.set_attr("sample_count", static_cast<std::int64_t>(plan.sample_count));
+
+    const h5::Node configs = f.create_group("configs");
+    std::vector<std::string> ids, values;
+    ids.reserve(plan.configs.size());
+    values.reserve(plan.configs.size() * plan.param_paths.size());
+    for (const auto& c : plan.configs) {
+      ids.push_back(c.id);
+      for (const auto& path : plan.param_paths) values.push_back(c.params.at(path).yaml);
+    }
+    configs.write("id", ids);
+    configs.write("param_paths", plan.param_paths);
+    configs.write_matrix("values", values, plan.configs.size(), plan.param_paths.size());
+
+    const h5::Node folds = f.create_group("folds");
+    write_index_sets(folds.create_group("outer"), plan.folds.outer_test);
+    const h5::Node inner = folds.create_group("inner");
+    inner.set_attr("folds_per_outer", static_cast<std::int64_t>(plan.folds.inner_count));
+    write_index_sets(inner, plan.folds.inner_test);
+
+    const h5::Node tasks = f.create_group("tasks");
+    std::vector<std::uint32_t> config(plan.tasks.size());
+    std::vector<std::int16_t> outer(plan.tasks.size()), inner_fold(plan.tasks.size());
+    for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
+      config[i] = plan.tasks[i].config;
+      outer[i] = static_cast<std::int16_t>(plan.tasks[i].outer_fold);
+      inner_fold[i] = plan.tasks[i].inner_fold;
+    }
+    tasks.write("config", config);
+    tasks.write("outer_fold", outer);
+    tasks.write("inner_fold", inner_fold);
+    f.flush();
+  });
+}
+
+ExperimentPlan read_plan(const std::filesystem::path& file) {
+  const h5::File f = h5::File::open_read(file);
+  if (f.attr_int("schema_version") != kSchemaVersion) {
+    throw h5::Error(fmt::format("{}: plan schema version {} is not the {} this gridfold reads; re-run gridfold plan",
+                                file.string(), f.attr_int("schema_version"), kSchemaVersion));
+  }
+  ExperimentPlan plan;
+  plan.name = f.attr_string("name");
+  plan.spec_dir = f.attr_string("spec_dir");
+  plan.sample_count = static_cast<std::uint64_t>(f.attr_int("sample_count"));
+
+  const h5::Node configs = f.group("configs");
+  const auto ids = configs.read_strings("id");
+  plan.param_paths = configs.read_strings("param_paths");
+  const auto values = configs.read_strings("values");
+  const std::size_t width = plan.param_paths.size();
+  if (values.size() != ids.size() * width) throw h5::Error(fmt::format("{}: config table is malformed", file.string()));
+  plan.configs.reserve(ids.size());
+  for (std::size_t c = 0; c < ids.size(); ++c) {
+    Config config{ids[c], {}};
+    for (std::size_t p = 0; p < width; ++p) config.params[plan.param_paths[p]] = ParamValue{values[c * width + p], {}};
+    plan.configs.push_back(std::move(config));
+  }
+
+  const h5::Node folds = f.group("folds");
+  plan.folds.sample_count = plan.sample_count;
+  plan.folds.outer_test = read_index_sets(folds.group("outer"));
+  const h5::Node inner = folds.group("inner");
+  plan.folds.inner_count = static_cast<int>(inner.attr_int("folds_per_outer"));
+  plan.folds.inner_test = read_index_sets(inner);
+
+  const h5::Node tasks = f.group("tasks");
+  const auto config = tasks.read_uint32("config");
+  const auto outer = tasks.read_int16("outer_fold");
+  const auto inner_fold = tasks.read_int16("inner_fold");
+  if (outer.size() != config.size() || inner_fold.size() != config.size()) {
+    throw h5::Error(fmt::format("{}: task table columns differ in length", file.string()));
+  }
+  plan.tasks.resize(config.size());
+  for (std::size_t i = 0; i < config.size(); ++i) {
+    plan.tasks[i] = Task{config[i], static_cast<std::uint16_t>(outer[i]), inner_fold[i]};
+  }
+  return plan;
+}
+
+}  // namespace gridfold

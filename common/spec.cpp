@@ -1,0 +1,687 @@
+#include "common/spec.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/text_match.hpp"
+
+namespace gridfold {
+namespace fs = std::filesystem;
+
+std::string SourceLocation::str() const {
+  if (line == 0) return file;
+  return fmt::format("{}:{}:{}", file, line, column);
+}
+
+namespace {
+
+// Sections of the spec whose scalar parameters a grid may vary.
+const std::set<std::string> kGridSections{"data", "model", "training"};
+
+template <typename E>
+struct EnumName {
+  E value;
+  const char* name;
+};
+
+const EnumName<Alphabet> kAlphabets[] = {
+    {Alphabet::dna, "dna"}, {Alphabet::rna, "rna"}, {Alphabet::protein, "protein"}, {Alphabet::none, "none"}};
+const EnumName<DataFormat> kFormats[] = {
+    {DataFormat::csv, "csv"}, {DataFormat::tsv, "tsv"}, {DataFormat::fasta, "fasta"}, {DataFormat::hdf5, "hdf5"}};
+const EnumName<TaskType> kTaskTypes[] = {{TaskType::regression, "regression"},
+                                         {TaskType::binary, "binary"},
+                                         {TaskType::multiclass, "multiclass"},
+                                         {TaskType::per_position, "per_position"}};
+const EnumName<ModelFamily> kFamilies[] = {{ModelFamily::cnn1d, "cnn1d"},
+                                           {ModelFamily::branched_cnn, "branched_cnn"},
+                                           {ModelFamily::bilstm, "bilstm"},
+                                           {ModelFamily::mlp, "mlp"},
+                                           {ModelFamily::torchscript, "torchscript"}};
+const EnumName<Pooling> kPoolings[] = {
+    {Pooling::none, "none"}, {Pooling::max, "max"}, {Pooling::mean, "mean"}, {Pooling::sum, "sum"}};
+const EnumName<Optimizer> kOptimizers[] = {
+    {Optimizer::adam, "adam"}, {Optimizer::adamw, "adamw"}, {Optimizer::sgd, "sgd"}};
+const EnumName<Compression> kCompressions[] = {
+    {Compression::zstd, "zstd"}, {Compression::gzip, "gzip"}, {Compression::none, "none"}};
+
+template <typename E, std::size_t N>
+std::string enum_name(const EnumName<E> (&table)[N], E value) {
+  for (const auto& e : table) {
+    if (e.value == value) return e.name;
+  }
+  return "?";
+}
+
+template <typename E, std::size_t N>
+std::vector<std::string> enum_names(const EnumName<E> (&table)[N]) {
+  std::vector<std::string> out;
+  for (const auto& e : table) out.emplace_back(e.name);
+  return out;
+}
+
+// Canonical flow-style YAML of a node: the identity of a grid value.
+std::string canonical_yaml(const YAML::Node& node) {
+  YAML::Emitter out;
+  out.SetMapFormat(YAML::Flow);
+  out.SetSeqFormat(YAML::Flow);
+  out << node;
+  return out.c_str();
+}
+
+// Everything a reader needs to report errors and apply grid overrides.
+struct ParseContext {
+  std::string file;
+  fs::path base_dir;
+  const ParamAssignment* overrides = nullptr;
+  std::set<std::string>* used_overrides = nullptr;
+  std::map<std::string, std::vector<std::string>>* keys_by_section = nullptr;  // for messages
+};
+
+SourceLocation location_of(const YAML::Node& node, const ParseContext& ctx) {
+  const YAML::Mark m = node.Mark();
+  if (m.is_null()) return {ctx.file, 0, 0};
+  return {ctx.file, m.line + 1, m.column + 1};
+}
+
+// A value being read: the node and the place a user should look to fix it.
+struct Value {
+  YAML::Node node;
+  SourceLocation where;
+  std::string path;  // dotted, for messages
+
+  [[noreturn]] void fail(const std::string& expected) const {
+    const std::string shown = node.IsScalar() ? node.Scalar() : canonical_yaml(node);
+    throw SpecError(fmt::format("{}: {}: '{}' is not valid; expected {}", where.str(), path, shown, expected));
+  }
+  const std::string& scalar(const std::string& expected) const {
+    if (!node.IsScalar()) fail(expected);
+    return node.Scalar();
+  }
+};
+
+std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+long long as_integer(const Value& v, long long lo, long long hi) {
+  const std::string expected = hi == std::numeric_limits<long long>::max()
+                                   ? fmt::format("an integer >= {}", lo)
+                                   : fmt::format("an integer from {} to {}", lo, hi);
+  const std::string& s = v.scalar(expected);
+  long long out = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || end != s.data() + s.size() || out < lo || out > hi) v.fail(expected);
+  return out;
+}
+
+double as_number(const Value& v, double lo, double hi, bool lo_open = false) {
+  std::string expected;
+  if (hi == std::numeric_limits<double>::infinity()) {
+    expected = fmt::format("a number {} {}", lo_open ? ">" : ">=", lo);
+  } else if (lo_open) {
+    expected = fmt::format("a number > {} and <= {}", lo, hi);
+  } else {
+    expected = fmt::format("a number from {} to {}", lo, hi);
+  }
+  const std::string& s = v.scalar(expected);
+  double out = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  if (ec != std::errc() || end != s.data() + s.size() || !(out >= lo) || out > hi || (lo_open && out == lo)) {
+    v.fail(expected);
+  }
+  return out;
+}
+
+bool as_bool(const Value& v) {
+  const std::string& s = v.scalar("true or false");
+  if (s == "true" || s == "True" || s == "yes") return true;
+  if (s == "false" || s == "False" || s == "no") return false;
+  v.fail("true or false");
+}
+
+std::string as_string(const Value& v) { return v.scalar("a string"); }
+
+std::string as_matching(const Value& v, const std::regex& pattern, const std::string& expected) {
+  const std::string& s = v.scalar(expected);
+  if (!std::regex_match(s, pattern)) v.fail(expected);
+  return s;
+}
+
+template <typename E, std::size_t N>
+E as_enum(const Value& v, const EnumName<E> (&table)[N]) {
+  const std::vector<std::string> names = enum_names(table);
+  const std::string expected = "one of " + join(names);
+  const std::string& s = v.scalar(expected);
+  for (const auto& e : table) {
+    if (s == e.name) return e.value;
+  }
+  if (auto near = closest_match(s, names)) v.fail(fmt::format("{} (did you mean '{}'?)", expected, *near));
+  v.fail(expected);
+}
+
+// Reads one YAML mapping, remembering which keys were consumed so that anything left over is
+// reported as unknown, with the nearest known key as a suggestion.
+class MapReader {
+ public:
+  MapReader(Value map, const ParseContext& ctx) : map_(std::move(map)), ctx_(ctx) {
+    if (!map_.node.IsMap()) map_.fail("a mapping of keys to values");
+  }
+
+  // The value at `key`, or nothing. A grid override of this path takes precedence.
+  std::optional<Value> get(const std::string& key) {
+    known_.push_back(key);
+    if (ctx_.keys_by_section) (*ctx_.keys_by_section)[map_.path].push_back(key);
+    const std::string path = map_.path.empty() ? key : map_.path + "." + key;
+    if (ctx_.overrides) {
+      if (auto it = ctx_.overrides->find(path); it != ctx_.overrides->end()) {
+        ctx_.used_overrides->insert(path);
+        return Value{YAML::Load(it->second.yaml), it->second.where, path};
+      }
+    }
+    const YAML::Node node = map_.node[key];
+    if (!node.IsDefined() || node.IsNull()) return std::nullopt;
+    return Value{node, location_of(node, ctx_), path};
+  }
+
+  Value require(const std::string& key) {
+    auto v = get(key);
+    if (!v) {
+      throw SpecError(fmt::format("{}: {}: required key '{}' is missing", map_.where.str(),
+                                  map_.path.empty() ? "spec" : map_.path, key));
+    }
+    return *v;
+  }
+
+  template <typename F>
+  void read(const std::string& key, F&& assign) {
+    if (auto v = get(key)) assign(*v);
+  }
+
+  // Call after every get(): rejects keys that no get() asked for.
+  void finish() const {
+    for (const auto& kv : map_.node) {
+      const std::string key = kv.first.Scalar();
+      if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
+      const SourceLocation where = location_of(kv.first, ctx_);
+      const std::string section = map_.path.empty() ? "spec" : map_.path;
+      std::string hint;
+      if (auto near = closest_match(key, known_)) hint = fmt::format(" (did you mean '{}'?)", *near);
+      throw SpecError(fmt::format("{}: {}: unknown key '{}'{}; valid keys: {}", where.str(), section, key, hint,
+                                  join(known_)));
+    }
+  }
+
+  const Value& value() const { return map_; }
+  const ParseContext& context() const { return ctx_; }
+
+ private:
+  Value map_;
+  const ParseContext& ctx_;
+  std::vector<std::string> known_;
+};
+
+std::vector<Value> sequence_items(const Value& v, const ParseContext& ctx, const std::string& expected) {
+  if (!v.node.IsSequence()) v.fail(expected);
+  std::vector<Value> out;
+  std::size_t i = 0;
+  for (const auto& item : v.node) {
+    SourceLocation where = location_of(item, ctx);
+    if (where.line == 0) where = v.where;  // items of a grid override have no marks of their own
+    out.push_back(Value{item, where, fmt::format("{}[{}]", v.path, i++)});
+  }
+  return out;
+}
+
+// A list of positive integers, or one integer standing for a one-element list.
+std::vector<int> as_int_list(const Value& v, const ParseContext& ctx, long long lo, long long hi) {
+  if (v.node.IsScalar()) return {static_cast<int>(as_integer(v, lo, hi))};
+  std::vector<int> out;
+  for (const auto& item : sequence_items(v, ctx, fmt::format("an integer or a list of integers >= {}", lo))) {
+    out.push_back(static_cast<int>(as_integer(item, lo, hi)));
+  }
+  return out;
+}
+
+std::vector<std::string> as_string_list(const Value& v, const ParseContext& ctx) {
+  std::vector<std::string> out;
+  for (const auto& item : sequence_items(v, ctx, "a list of strings")) out.push_back(as_string(item));
+  return out;
+}
+
+fs::path as_path(const Value& v, const ParseContext& ctx) {
+  const fs::path p = as_string(v);
+  if (p.empty()) v.fail("a file path");
+  return p.is_absolute() ? p : (ctx.base_dir / p).lexically_normal();
+}
+
+constexpr long long kMaxInt = std::numeric_limits<int>::max();
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+TargetSpec parse_target(const Value& v, const ParseContext& ctx) {
+  TargetSpec t;
+  if (v.node.IsScalar()) {
+    t.name = as_string(v);
+    return t;
+  }
+  MapReader r(v, ctx);
+  t.name = as_string(r.require("name"));
+  r.read("task", [&](const Value& x) { t.task = as_enum(x, kTaskTypes); });
+  r.read("classes", [&](const Value& x) { t.classes = as_string_list(x, ctx); });
+  r.read("pos_weight", [&](const Value& x) { t.pos_weight = as_number(x, 0, kInf); });
+  r.read("weight", [&](const Value& x) { t.weight = as_number(x, 0, kInf, true); });
+  r.finish();
+  if (!t.classes.empty() && t.task != TaskType::multiclass) {
+    throw SpecError(fmt::format("{}: {}: 'classes' applies to multiclass targets only", v.where.str(), v.path));
+  }
+  return t;
+}
+
+DataSpec parse_data(MapReader r, const ParseContext& ctx) {
+  DataSpec d;
+  d.path = as_path(r.require("path"), ctx);
+  r.read("format", [&](const Value& x) { d.format = as_enum(x, kFormats); });
+  r.read("sequence_column", [&](const Value& x) { d.sequence_column = as_string(x); });
+  r.read("feature_columns", [&](const Value& x) { d.feature_columns = as_string_list(x, ctx); });
+  r.read("id_column", [&](const Value& x) { d.id_column = as_string(x); });
+  r.read("labels", [&](const Value& x) { d.labels = as_path(x, ctx); });
+  r.read("alphabet", [&](const Value& x) { d.alphabet = as_enum(x, kAlphabets); });
+  const Value targets = r.require("targets");
+  for (const auto& item : sequence_items(targets, ctx, "a list of targets (names or {name, task})")) {
+    d.targets.push_back(parse_target(item, ctx));
+  }
+  if (d.targets.empty()) targets.fail("at least one target");
+  std::set<std::string> names;
+  for (const auto& t : d.targets) {
+    if (!names.insert(t.name).second) targets.fail(fmt::format("distinct target names ('{}' repeats)", t.name));
+  }
+  r.read("standardize_targets", [&](const Value& x) { d.standardize_targets = as_bool(x); });
+  r.finish();
+  if (!d.feature_columns.empty()) {
+    d.sequence_column.clear();
+    d.alphabet = Alphabet::none;
+  }
+  if (d.format == DataFormat::fasta && d.labels.empty()) {
+    throw SpecError(fmt::format("{}: data: fasta data needs 'labels', a CSV/TSV table of targets keyed by record id",
+                                r.value().where.str()));
+  }
+  return d;
+}
+
+ModelSpec parse_model(MapReader r, const ParseContext& ctx) {
+  ModelSpec m;
+  r.read("family", [&](const Value& x) { m.family = as_enum(x, kFamilies); });
+  r.read("filters", [&](const Value& x) { m.filters = as_int_list(x, ctx, 1, 1 << 16); });
+  r.read("kernel_size", [&](const Value& x) { m.kernel_size = static_cast<int>(as_integer(x, 1, 1024)); });
+  r.read("dilation", [&](const Value& x) { m.dilation = static_cast<int>(as_integer(x, 1, 1024)); });
+  r.read("dilation_growth", [&](const Value& x) { m.dilation_growth = as_bool(x); });
+  r.read("batch_norm", [&](const Value& x) { m.batch_norm = as_bool(x); });
+  r.read("block_pooling", [&](const Value& x) { m.block_pooling = as_enum(x, kPoolings); });
+  r.read("pool_size", [&](const Value& x) { m.pool_size = static_cast<int>(as_integer(x, 1, 1024)); });
+  r.read("global_pooling", [&](const Value& x) { m.global_pooling = as_enum(x, kPoolings); });
+  r.read("dense", [&](const Value& x) {
+    m.dense = x.node.IsSequence() && x.node.size() == 0 ? std::vector<int>{} : as_int_list(x, ctx, 1, 1 << 20);
+  });
+  r.read("dropout", [&](const Value& x) { m.dropout = as_number(x, 0, 0.99); });
+  r.read("hidden_size", [&](const Value& x) { m.hidden_size = static_cast<int>(as_integer(x, 1, 1 << 16)); });
+  r.read("lstm_layers", [&](const Value& x) { m.lstm_layers = static_cast<int>(as_integer(x, 1, 64)); });
+  r.read("bidirectional", [&](const Value& x) { m.bidirectional = as_bool(x); });
+  r.read("path", [&](const Value& x) { m.script_path = as_path(x, ctx); });
+  r.finish();
+  if (m.block_pooling == Pooling::sum) {
+    throw SpecError(fmt::format("{}: model.block_pooling: 'sum' is not valid; expected one of none, max, mean",
+                                r.value().where.str()));
+  }
+  if (m.family == ModelFamily::torchscript && m.script_path.empty()) {
+    throw SpecError(fmt::format("{}: model: family torchscript needs 'path' to a torch.jit.script file",
+                                r.value().where.str()));
+  }
+  return m;
+}
+
+TrainingSpec parse_training(MapReader r) {
+  TrainingSpec t;
+  r.read("epochs", [&](const Value& x) { t.epochs = static_cast<int>(as_integer(x, 1, 1000000)); });
+  r.read("batch_size", [&](const Value& x) { t.batch_size = static_cast<int>(as_integer(x, 1, 1 << 20)); });
+  r.read("optimizer", [&](const Value& x) { t.optimizer = as_enum(x, kOptimizers); });
+  r.read("lr", [&](const Value& x) { t.lr = as_number(x, 0, 10, true); });
+  r.read("weight_decay", [&](const Value& x) { t.weight_decay = as_number(x, 0, 10); });
+  r.read("momentum", [&](const Value& x) { t.momentum = as_number(x, 0, 1); });
+  r.read("patience", [&](const Value& x) { t.patience = static_cast<int>(as_integer(x, 0, 1000000)); });
+  r.read("validation_fraction", [&](const Value& x) { t.validation_fraction = as_number(x, 0, 0.9); });
+  r.read("eval_every", [&](const Value& x) { t.eval_every = static_cast<int>(as_integer(x, 0, kMaxInt)); });
+  r.read("eval_max_samples", [&](const Value& x) { t.eval_max_samples = static_cast<int>(as_integer(x, 0, kMaxInt)); });
+  r.read("checkpoint_every", [&](const Value& x) { t.checkpoint_every = static_cast<int>(as_integer(x, 0, kMaxInt)); });
+  r.read("seed", [&](const Value& x) {
+    t.seed = static_cast<std::uint64_t>(as_integer(x, 0, std::numeric_limits<long long>::max()));
+  });
+  r.read("threads", [&](const Value& x) { t.threads = static_cast<int>(as_integer(x, 0, 4096)); });
+  r.read("crop_length", [&](const Value& x) { t.crop_length = static_cast<int>(as_integer(x, 0, kMaxInt)); });
+  r.read("reverse_complement", [&](const Value& x) { t.reverse_complement = as_number(x, 0, 1); });
+  r.read("balanced_sampling", [&](const Value& x) { t.balanced_sampling = as_bool(x); });
+  r.finish();
+  return t;
+}
+
+FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx) {
+  MapReader r(v, ctx);
+  auto kfold = r.get("kfold");
+  auto holdout = r.get("repeated_holdout");
+  r.finish();
+  if (bool(kfold) == bool(holdout)) {
+    throw SpecError(fmt::format("{}: {}: expected exactly one of 'kfold: {{k: K}}' or "
+                                "'repeated_holdout: {{n: N, test_fraction: F}}'",
+                                v.where.str(), v.path));
+  }
+  FoldScheme s;
+  if (kfold) {
+    MapReader k(*kfold, ctx);
+    s.kind = FoldScheme::Kind::kfold;
+    s.k = static_cast<int>(as_integer(k.require("k"), 2, 100000));
+    k.finish();
+  } else {
+    MapReader h(*holdout, ctx);
+    s.kind = FoldScheme::Kind::repeated_holdout;
+    s.n = static_cast<int>(as_integer(h.require("n"), 1, 100000));
+    h.read("test_fraction", [&](const Value& x) {
+      s.test_fraction = as_number(x, 0, kInf, true);
+      if (s.test_fraction >= 1) x.fail("a number > 0 and < 1");
+    });
+    h.finish();
+  }
+  return s;
+}
+
+ResamplingSpec parse_resampling(MapReader r, const ParseContext& ctx) {
+  ResamplingSpec s;
+  s.outer = parse_fold_scheme(r.require("outer"), ctx);
+  r.read("inner", [&](const Value& x) { s.inner = parse_fold_scheme(x, ctx); });
+  r.read("stratify_by", [&](const Value& x) { s.stratify_by = as_string(x); });
+  r.read("group_by", [&](const Value& x) { s.group_by = as_string(x); });
+  r.read("seed", [&](const Value& x) {
+    s.seed = static_cast<std::uint64_t>(as_integer(x, 0, std::numeric_limits<long long>::max()));
+  });
+  r.finish();
+  return s;
+}
+
+// SLURM values end up in #SBATCH lines and shell scripts; they are checked against the
+// forms SLURM accepts, which also keeps shell metacharacters out.
+const std::regex kSlurmName{R"([A-Za-z0-9_.+-]*)"};
+const std::regex kSlurmTime{R"((\d+-)?\d+(:\d{1,2}){0,2}|\d+-\d+)"};
+const std::regex kSlurmMem{R"(\d+[KMGT]?)"};
+const std::regex kModuleName{R"([A-Za-z0-9_.+/-]+)"};
+const std::regex kDirective{R"(--[a-z][a-z0-9-]*(=[A-Za-z0-9_.,:=@%+/-]+)?)"};
+
+SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
+  SlurmSpec s;
+  const std::string name_form = "letters, digits and _ . + - only";
+  r.read("partition", [&](const Value& x) { s.partition = as_matching(x, kSlurmName, name_form); });
+  r.read("account", [&](const Value& x) { s.account = as_matching(x, kSlurmName, name_form); });
+  r.read("qos", [&](const Value& x) { s.qos = as_matching(x, kSlurmName, name_form); });
+  r.read("time", [&](const Value& x) {
+    s.time = as_matching(x, kSlurmTime, "a SLURM time limit such as 90, 02:00:00 or 1-12:00:00");
+  });
+  r.read("mem", [&](const Value& x) { s.mem = as_matching(x, kSlurmMem, "a memory size such as 4000, 8G or 512M"); });
+  r.read("cpus_per_task", [&](const Value& x) { s.cpus_per_task = static_cast<int>(as_integer(x, 1, 4096)); });
+  r.read("ntasks", [&](const Value& x) { s.ntasks = static_cast<int>(as_integer(x, 1, 100000)); });
+  r.read("nodes", [&](const Value& x) { s.nodes = static_cast<int>(as_integer(x, 0, 100000)); });
+  r.read("gpus", [&](const Value& x) { s.gpus = static_cast<int>(as_integer(x, 0, 64)); });
+  r.read("array_throttle", [&](const Value& x) { s.array_throttle = static_cast<int>(as_integer(x, 0, kMaxInt)); });
+  r.read("tasks_per_element",
+         [&](const Value& x) { s.tasks_per_element = static_cast<int>(as_integer(x, 1, kMaxInt)); });
+  r.read("modules", [&](const Value& x) {
+    for (const auto& item : sequence_items(x, ctx, "a list of module names")) {
+      s.modules.push_back(as_matching(item, kModuleName, "a module name (letters, digits and _ . + / -)"));
+    }
+  });
+  r.read("extra_directives", [&](const Value& x) {
+    for (const auto& item : sequence_items(x, ctx, "a list of sbatch options")) {
+      s.extra_directives.push_back(
+          as_matching(item, kDirective, "an sbatch long option such as --constraint=avx2 (no spaces or quotes)"));
+    }
+  });
+  r.read("template", [&](const Value& x) { s.template_path = as_path(x, ctx); });
+  r.read("signal_seconds", [&](const Value& x) { s.signal_seconds = static_cast<int>(as_integer(x, 0, 65535)); });
+  r.finish();
+  return s;
+}
+
+OutputSpec parse_output(MapReader r, const ParseContext& ctx) {
+  OutputSpec o;
+  r.read("scratch", [&](const Value& x) { o.scratch = as_path(x, ctx); });
+  r.read("archive", [&](const Value& x) { o.archive = as_path(x, ctx); });
+  r.read("compression", [&](const Value& x) { o.compression = as_enum(x, kCompressions); });
+  r.read("archive_size_mb", [&](const Value& x) {
+    o.archive_size_mb = static_cast<std::uint64_t>(as_integer(x, 1, 1 << 30));
+  });
+  r.finish();
+  return o;
+}
+
+void check_grid_path(const Value& key_value, const std::string& path) {
+  const auto dot = path.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == path.size() || path.find('.', dot + 1) != std::string::npos) {
+    key_value.fail("a parameter path 'section.key' such as training.lr or model.filters, or 'zip' or 'exclude'");
+  }
+  if (!kGridSections.contains(path.substr(0, dot))) {
+    key_value.fail("a path in section data, model or training");
+  }
+}
+
+std::vector<ParamValue> grid_values(const Value& list, const ParseContext& ctx) {
+  std::vector<ParamValue> out;
+  for (const auto& item : sequence_items(list, ctx, "a non-empty list of values")) {
+    ParamValue pv{canonical_yaml(item.node), item.where};
+    if (std::find(out.begin(), out.end(), pv) != out.end()) {
+      item.fail(fmt::format("distinct values ({} repeats in {})", pv.yaml, list.path));
+    }
+    out.push_back(std::move(pv));
+  }
+  if (out.empty()) list.fail("a non-empty list of values");
+  return out;
+}
+
+GridAxis zip_axis(const Value& group, const ParseContext& ctx) {
+  if (!group.node.IsMap() || group.node.size() == 0) group.fail("a mapping of parameter paths to equally long lists");
+  GridAxis axis;
+  std::vector<std::vector<ParamValue>> columns;
+  for (const auto& kv : group.node) {
+    const std::string path = kv.first.Scalar();
+    const Value key{kv.first, location_of(kv.first, ctx), group.path};
+    check_grid_path(key, path);
+    columns.push_back(grid_values(Value{kv.second, location_of(kv.second, ctx), path}, ctx));
+    if (columns.back().size() != columns.front().size()) {
+      throw SpecError(fmt::format("{}: {}: zip lists must be equally long ('{}' has {} values, '{}' has {})",
+                                  location_of(kv.second, ctx).str(), group.path, path, columns.back().size(),
+                                  axis.paths.front(), columns.front().size()));
+    }
+    axis.paths.push_back(path);
+  }
+  for (std::size_t i = 0; i < columns.front().size(); ++i) {
+    std::vector<ParamValue> step;
+    for (const auto& column : columns) step.push_back(column[i]);
+    axis.values.push_back(std::move(step));
+  }
+  return axis;
+}
+
+GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
+  if (!v.node.IsMap()) v.fail("a mapping of parameter paths to lists of values");
+  GridSpec grid;
+  std::set<std::string> seen;
+  auto claim = [&](const std::string& path, const SourceLocation& where) {
+    if (!seen.insert(path).second) {
+      throw SpecError(fmt::format("{}: grid: '{}' is varied twice; give each parameter one list", where.str(), path));
+    }
+  };
+  for (const auto& kv : v.node) {
+    const std::string key = kv.first.Scalar();
+    const Value item{kv.second, location_of(kv.second, ctx), "grid." + key};
+    if (key == "zip") {
+      for (const auto& group : sequence_items(item, ctx, "a list of zip groups")) {
+        GridAxis axis = zip_axis(group, ctx);
+        for (const auto& p : axis.paths) claim(p, group.where);
+        grid.axes.push_back(std::move(axis));
+      }
+    } else if (key == "exclude") {
+      for (const auto& rule : sequence_items(item, ctx, "a list of parameter combinations")) {
+        if (!rule.node.IsMap()) rule.fail("a mapping of parameter paths to single values");
+        ParamAssignment exclude;
+        for (const auto& e : rule.node) {
+          exclude[e.first.Scalar()] = ParamValue{canonical_yaml(e.second), location_of(e.second, ctx)};
+        }
+        grid.excludes.push_back(std::move(exclude));
+      }
+    } else {
+      check_grid_path(Value{kv.first, location_of(kv.first, ctx), "grid"}, key);
+      claim(key, location_of(kv.first, ctx));
+      grid.axes.push_back(GridAxis{{key}, {}});
+      for (auto& pv : grid_values(Value{kv.second, location_of(kv.second, ctx), key}, ctx)) {
+        grid.axes.back().values.push_back({std::move(pv)});
+      }
+    }
+  }
+  for (const auto& exclude : grid.excludes) {
+    for (const auto& [path, value] : exclude) {
+      if (!seen.contains(path)) {
+        throw SpecError(fmt::format("{}: grid.exclude: '{}' is not a grid parameter; varied are: {}",
+                                    value.where.str(), path, join({seen.begin(), seen.end()})));
+      }
+    }
+  }
+  return grid;
+}
+
+// A section left out reads as an empty one, so its defaults apply and grid overrides of
+// its keys still land.
+MapReader optional_section(MapReader& parent, const std::string& key) {
+  if (auto v = parent.get(key)) return MapReader(*v, parent.context());
+  return MapReader(Value{YAML::Node(YAML::NodeType::Map), parent.value().where, key}, parent.context());
+}
+
+ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
+  MapReader r(Value{root, location_of(root, ctx), ""}, ctx);
+  ExperimentSpec spec;
+  spec.source = ctx.file;
+  const Value name = r.require("name");
+  spec.name = as_matching(name, std::regex(R"([A-Za-z0-9_.-]+)"), "a name of letters, digits and _ . -");
+  spec.data = parse_data(MapReader(r.require("data"), ctx), ctx);
+  spec.model = parse_model(optional_section(r, "model"), ctx);
+  spec.training = parse_training(optional_section(r, "training"));
+  if (auto g = r.get("grid")) spec.grid = parse_grid(*g, ctx);
+  spec.resampling = parse_resampling(MapReader(r.require("resampling"), ctx), ctx);
+  spec.slurm = parse_slurm(optional_section(r, "slurm"), ctx);
+  spec.output = parse_output(optional_section(r, "output"), ctx);
+  r.finish();
+  if (spec.data.feature_columns.empty() && spec.model.family == ModelFamily::mlp) {
+    throw SpecError(fmt::format("{}: model.family: mlp takes numeric inputs; set data.feature_columns",
+                                ctx.file));
+  }
+  return spec;
+}
+
+YAML::Node load_yaml(const std::string& text, const std::string& name) {
+  try {
+    return YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw SpecError(fmt::format("{}:{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg));
+  }
+}
+
+}  // namespace
+
+struct SpecDocument::Impl {
+  std::string text;
+  YAML::Node root;
+  ParseContext ctx;
+  ExperimentSpec base;
+};
+
+SpecDocument::SpecDocument(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SpecDocument::SpecDocument(SpecDocument&&) noexcept = default;
+SpecDocument& SpecDocument::operator=(SpecDocument&&) noexcept = default;
+SpecDocument::~SpecDocument() = default;
+
+SpecDocument SpecDocument::load(const fs::path& file, const fs::path& base_dir) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw SpecError(fmt::format("{}: cannot read the experiment spec", file.string()));
+  std::ostringstream text;
+  text << in.rdbuf();
+  const fs::path dir = base_dir.empty() ? fs::absolute(file).parent_path() : base_dir;
+  return parse(text.str(), file.string(), dir);
+}
+
+SpecDocument SpecDocument::parse(const std::string& text, const std::string& name, const fs::path& base_dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->text = text;
+  impl->root = load_yaml(text, name);
+  impl->ctx = ParseContext{name, base_dir, nullptr, nullptr};
+  if (!impl->root.IsMap()) {
+    throw SpecError(fmt::format("{}: an experiment spec is a YAML mapping with name, data, model, training, "
+                                "grid, resampling, slurm and output",
+                                name));
+  }
+  impl->base = parse_spec(impl->root, impl->ctx);
+  SpecDocument doc(std::move(impl));
+  // Every grid value must resolve on its own, so a bad value fails at plan time with its
+  // location instead of in a worker hours later.
+  for (const auto& axis : doc.base().grid.axes) {
+    for (const auto& step : axis.values) {
+      ParamAssignment one;
+      for (std::size_t j = 0; j < axis.paths.size(); ++j) one[axis.paths[j]] = step[j];
+      doc.resolve(one);
+    }
+  }
+  return doc;
+}
+
+const ExperimentSpec& SpecDocument::base() const { return impl_->base; }
+const std::string& SpecDocument::text() const { return impl_->text; }
+
+ExperimentSpec SpecDocument::resolve(const ParamAssignment& overrides) const {
+  if (overrides.empty()) return impl_->base;
+  std::set<std::string> used;
+  std::map<std::string, std::vector<std::string>> keys_by_section;
+  ParseContext ctx = impl_->ctx;
+  ctx.overrides = &overrides;
+  ctx.used_overrides = &used;
+  ctx.keys_by_section = &keys_by_section;
+  ExperimentSpec spec = parse_spec(impl_->root, ctx);
+  for (const auto& [path, value] : overrides) {
+    if (used.contains(path)) continue;
+    const auto dot = path.find('.');
+    const std::string section = path.substr(0, dot);
+    const std::string key = path.substr(dot + 1);
+    const std::vector<std::string>& known = keys_by_section[section];
+    std::string hint;
+    if (auto near = closest_match(key, known)) hint = fmt::format(" (did you mean '{}.{}'?)", section, *near);
+    throw SpecError(fmt::format("{}: grid: '{}' is not a parameter{}; {} has: {}", value.where.str(), path, hint,
+                                section, join(known)));
+  }
+  spec.grid = impl_->base.grid;
+  return spec;
+}
+
+std::string to_string(Alphabet v) { return enum_name(kAlphabets, v); }
+std::string to_string(DataFormat v) { return enum_name(kFormats, v); }
+std::string to_string(TaskType v) { return enum_name(kTaskTypes, v); }
+std::string to_string(ModelFamily v) { return enum_name(kFamilies, v); }
+std::string to_string(Pooling v) { return enum_name(kPoolings, v); }
+std::string to_string(Optimizer v) { return enum_name(kOptimizers, v); }
+std::string to_string(Compression v) { return enum_name(kCompressions, v); }
+
+}  // namespace gridfold

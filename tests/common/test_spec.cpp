@@ -1,0 +1,165 @@
+#include <catch2/catch.hpp>
+
+#include "common/spec.hpp"
+
+using namespace gridfold;
+
+namespace {
+
+const std::string kValid = R"(name: duplex
+data:
+  path: data/duplex.csv
+  sequence_column: sequence
+  targets:
+    - {name: dG, task: regression}
+    - dH
+model:
+  family: cnn1d
+  filters: [32, 32]
+  kernel_size: 5
+training:
+  epochs: 10
+  lr: 0.001
+grid:
+  training.lr: [0.001, 0.0003]
+  zip:
+    - {model.kernel_size: [3, 5], model.dilation: [1, 2]}
+  exclude:
+    - {training.lr: 0.0003, model.kernel_size: 5}
+resampling:
+  outer: {kfold: {k: 5}}
+  inner: {repeated_holdout: {n: 3, test_fraction: 0.25}}
+  seed: 7
+slurm:
+  time: "01:30:00"
+  mem: 8G
+  modules: [cuda/12.1]
+)";
+
+SpecDocument parse(const std::string& text) { return SpecDocument::parse(text, "exp.yaml", "/base"); }
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  return text.replace(at, from.size(), to);
+}
+
+}  // namespace
+
+TEST_CASE("a valid spec parses into typed sections", "[spec]") {
+  const SpecDocument doc = parse(kValid);
+  const ExperimentSpec& s = doc.base();
+  CHECK(s.name == "duplex");
+  CHECK(s.data.path == "/base/data/duplex.csv");
+  REQUIRE(s.data.targets.size() == 2);
+  CHECK(s.data.targets[1].name == "dH");
+  CHECK(s.data.targets[1].task == TaskType::regression);
+  CHECK(s.model.filters == std::vector<int>{32, 32});
+  CHECK(s.training.epochs == 10);
+  CHECK(s.resampling.outer.kind == FoldScheme::Kind::kfold);
+  CHECK(s.resampling.outer.k == 5);
+  REQUIRE(s.resampling.inner.has_value());
+  CHECK(s.resampling.inner->n == 3);
+  CHECK(s.resampling.seed == 7);
+  CHECK(s.slurm.mem == "8G");
+  CHECK(s.slurm.modules == std::vector<std::string>{"cuda/12.1"});
+  REQUIRE(s.grid.axes.size() == 2);
+  CHECK(s.grid.axes[1].paths == std::vector<std::string>{"model.kernel_size", "model.dilation"});
+  CHECK(s.grid.excludes.size() == 1);
+}
+
+TEST_CASE("resolving a configuration overrides exactly the grid's parameters", "[spec]") {
+  const SpecDocument doc = parse(kValid);
+  ParamAssignment config{{"training.lr", {"0.0003", {}}}, {"model.kernel_size", {"3", {}}}, {"model.dilation", {"2", {}}}};
+  const ExperimentSpec s = doc.resolve(config);
+  CHECK(s.training.lr == Approx(0.0003));
+  CHECK(s.model.kernel_size == 3);
+  CHECK(s.model.dilation == 2);
+  CHECK(s.training.epochs == 10);
+  CHECK(doc.base().training.lr == Approx(0.001));
+}
+
+TEST_CASE("a grid may vary the parameters of a section the file leaves out", "[spec]") {
+  const std::string text = replaced(replaced(kValid, "training:\n  epochs: 10\n  lr: 0.001\n", ""), "grid:\n",
+                                    "grid:\n  training.epochs: [2, 4]\n");
+  const SpecDocument doc = parse(text);
+  CHECK(doc.resolve({{"training.epochs", {"4", {}}}}).training.epochs == 4);
+}
+
+struct BadSpec {
+  const char* what;
+  std::string from, to;
+  std::vector<std::string> message_parts;
+};
+
+TEST_CASE("bad specs are rejected with the file, line:column, value and what is valid", "[spec]") {
+  const std::vector<BadSpec> cases = {
+      {"unknown key with a suggestion", "  epochs: 10", "  epocs: 10",
+       {"exp.yaml:13:3", "unknown key 'epocs'", "did you mean 'epochs'?"}},
+      {"negative learning rate", "  lr: 0.001", "  lr: -1", {"exp.yaml:14:7", "training.lr", "'-1'", "a number > 0"}},
+      {"epochs not a number", "  epochs: 10", "  epochs: ten", {"exp.yaml:13:11", "'ten'", "an integer from 1"}},
+      {"misspelt enum value", "  family: cnn1d", "  family: cnn", {"exp.yaml:9:11", "'cnn'", "one of cnn1d"}},
+      {"misspelt enum value suggestion", "  family: cnn1d", "  family: bilstn", {"did you mean 'bilstm'?"}},
+      {"k below 2", "{kfold: {k: 5}}", "{kfold: {k: 1}}", {"exp.yaml:22:22", "'1'", "an integer from 2"}},
+      {"both outer schemes", "outer: {kfold: {k: 5}}", "outer: {kfold: {k: 5}, repeated_holdout: {n: 2}}",
+       {"exactly one of"}},
+      {"test fraction of 1", "test_fraction: 0.25", "test_fraction: 1.5", {"exp.yaml:23:51", "'1.5'", "a number > 0 and < 1"}},
+      {"shell in a partition", "  mem: 8G", "  mem: 8G\n  partition: \"x; rm -rf ~\"",
+       {"slurm.partition", "'x; rm -rf ~'", "letters, digits"}},
+      {"bad time limit", "\"01:30:00\"", "\"tomorrow\"", {"slurm.time", "'tomorrow'", "a SLURM time limit"}},
+      {"grid value list empty", "training.lr: [0.001, 0.0003]", "training.lr: []", {"a non-empty list"}},
+      {"grid value repeated", "training.lr: [0.001, 0.0003]", "training.lr: [0.001, 0.001]", {"distinct values"}},
+      {"grid path without section", "training.lr: [", "lr: [", {"exp.yaml:16:3", "a parameter path 'section.key'"}},
+      {"grid path in a section that cannot vary", "training.lr: [", "slurm.mem: [",
+       {"a path in section data, model or training"}},
+      {"grid path that is not a parameter", "model.dilation: [1, 2]", "model.dilatation: [1, 2]",
+       {"exp.yaml:18:", "'model.dilatation' is not a parameter", "did you mean 'model.dilation'?", "model has:"}},
+      {"grid value out of range", "training.lr: [0.001, 0.0003]", "training.lr: [0.001, -2]",
+       {"exp.yaml:16:24", "training.lr", "'-2'"}},
+      {"zip lists of different lengths", "model.dilation: [1, 2]", "model.dilation: [1, 2, 4]",
+       {"zip lists must be equally long"}},
+      {"exclude naming an unvaried parameter", "{training.lr: 0.0003, model.kernel_size: 5}",
+       "{training.epochs: 3}", {"'training.epochs' is not a grid parameter"}},
+      {"missing required section", "resampling:\n  outer: {kfold: {k: 5}}\n", "other:\n  outer: {kfold: {k: 5}}\n",
+       {"exp.yaml:1:1", "required key 'resampling' is missing"}},
+      {"invalid YAML", "  kernel_size: 5", "  kernel_size: [5", {"exp.yaml:", "not valid YAML"}},
+      {"duplicate target", "    - dH", "    - dG", {"distinct target names"}},
+      {"multiclass classes on regression", "{name: dG, task: regression}",
+       "{name: dG, task: regression, classes: [a, b]}", {"'classes' applies to multiclass targets only"}},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    const std::string text = replaced(kValid, c.from, c.to);
+    try {
+      parse(text);
+      FAIL("accepted: " << c.what);
+    } catch (const SpecError& e) {
+      const std::string msg = e.what();
+      for (const auto& part : c.message_parts) {
+        INFO("message: " << msg);
+        CHECK(msg.find(part) != std::string::npos);
+      }
+    }
+  }
+}
+
+TEST_CASE("a missing required key names the section it belongs to", "[spec]") {
+  try {
+    parse(replaced(kValid, "  path: data/duplex.csv\n", ""));
+    FAIL("accepted a data section without a path");
+  } catch (const SpecError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("data: required key 'path' is missing"));
+  }
+}
+
+TEST_CASE("loading a spec file that does not exist names the file", "[spec]") {
+  CHECK_THROWS_WITH(SpecDocument::load("/nonexistent/exp.yaml"), Catch::Contains("/nonexistent/exp.yaml"));
+}
+
+TEST_CASE("every shipped example experiment parses", "[spec]") {
+  for (const auto& entry : std::filesystem::directory_iterator(std::filesystem::path(GRIDFOLD_SOURCE_DIR) / "grids")) {
+    if (entry.path().extension() != ".yaml") continue;
+    INFO(entry.path());
+    CHECK_NOTHROW(SpecDocument::load(entry.path()));
+  }
+}
