@@ -4,14 +4,13 @@
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <limits>
 #include <regex>
 #include <set>
-#include <sstream>
 
 #include <fmt/format.h>
 
+#include "common/text_file.hpp"
 #include "common/text_match.hpp"
 
 namespace gridfold {
@@ -617,12 +616,14 @@ SpecDocument& SpecDocument::operator=(SpecDocument&&) noexcept = default;
 SpecDocument::~SpecDocument() = default;
 
 SpecDocument SpecDocument::load(const fs::path& file, const fs::path& base_dir) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw SpecError(fmt::format("{}: cannot read the experiment spec", file.string()));
-  std::ostringstream text;
-  text << in.rdbuf();
+  std::string text;
+  try {
+    text = read_text_file(file);
+  } catch (const std::runtime_error& e) {
+    throw SpecError(fmt::format("{} (the experiment spec)", e.what()));
+  }
   const fs::path dir = base_dir.empty() ? fs::absolute(file).parent_path() : base_dir;
-  return parse(text.str(), file.string(), dir);
+  return parse(text, file.string(), dir);
 }
 
 SpecDocument SpecDocument::parse(const std::string& text, const std::string& name, const fs::path& base_dir) {

@@ -2,25 +2,17 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/atomic_file.hpp"
 #include "common/dataset.hpp"
 #include "common/experiment_layout.hpp"
+#include "common/text_file.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The experiment directory must be empty, new, or hold a plan of the same experiment name.
 void check_directory_is_ours(const ExperimentLayout& layout, const std::string& name) {
@@ -35,7 +27,7 @@ void check_directory_is_ours(const ExperimentLayout& layout, const std::string& 
     }
     return;
   }
-  const SpecDocument existing = SpecDocument::parse(read_file(layout.spec()), layout.spec().string(), layout.root());
+  const SpecDocument existing = SpecDocument::parse(read_text_file(layout.spec()), layout.spec().string(), layout.root());
   if (existing.base().name != name) {
     throw SpecError(fmt::format("{}: holds experiment '{}', not '{}'; choose another --out",
                                 layout.root().string(), existing.base().name, name));

@@ -1,0 +1,40 @@
+// The SLURM commands gridfold uses, with their output parsed. The command runner is
+// injectable so that parsing is unit-tested; integration tests use the real commands.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "orchestrator/command_runner.hpp"
+
+namespace gridfold {
+
+class SlurmError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+class SlurmClient {
+ public:
+  explicit SlurmClient(CommandRunner runner = run_command) : runner_(std::move(runner)) {}
+
+  // MaxArraySize from `scontrol show config`: array indices must stay below it.
+  int max_array_size() const;
+
+  // `sbatch --parsable [args] script`; returns the job id.
+  std::string submit(const std::filesystem::path& script, const std::vector<std::string>& sbatch_args) const;
+
+  void cancel(const std::vector<std::string>& job_ids) const;
+
+ private:
+  CommandResult checked(const std::vector<std::string>& argv) const;
+  CommandRunner runner_;
+};
+
+// Parsers, exposed for unit tests.
+int parse_max_array_size(const std::string& scontrol_show_config);
+std::string parse_sbatch_job_id(const std::string& sbatch_parsable_output);
+
+}  // namespace gridfold

@@ -1,0 +1,39 @@
+// Dynamic distribution of tasks over the MPI ranks of one job (array element): every rank
+// asks for the next task when it finishes one, so configurations of unequal cost balance.
+// Rank 0 hands tasks out from a dispatcher thread while it trains like every other rank;
+// with one rank no dispatcher runs at all.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+namespace gridfold {
+
+// Owns MPI_Init/MPI_Finalize for the process.
+class MpiSession {
+ public:
+  MpiSession(int& argc, char**& argv);
+  MpiSession(const MpiSession&) = delete;
+  MpiSession& operator=(const MpiSession&) = delete;
+  ~MpiSession();
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  bool threads_supported() const { return threads_supported_; }
+
+ private:
+  int rank_ = 0, size_ = 1;
+  bool threads_supported_ = false;
+};
+
+struct FarmTotals {
+  std::uint64_t tasks_run = 0;  // over all ranks
+  std::uint64_t tasks_failed = 0;
+};
+
+// Runs every task of `tasks` exactly once on some rank; `run_task` returns false when the
+// task failed. Collective: every rank must call it with the same list.
+FarmTotals run_task_farm(const MpiSession& mpi, const std::vector<std::uint64_t>& tasks,
+                         const std::function<bool(std::uint64_t task)>& run_task);
+
+}  // namespace gridfold
