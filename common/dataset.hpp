@@ -44,10 +44,16 @@ struct Dataset {
   std::vector<std::string> sequences;  // empty for feature data
   std::size_t feature_count = 0;
   std::vector<float> features;  // size() x feature_count, row-major
+  // targets, position_labels and classes are all indexed like target_names; each leaves
+  // a target's entry empty when the target's task type does not use it.
   std::vector<std::string> target_names;
-  std::vector<std::vector<float>> targets;  // [target][sample]
-  // per_position targets: one label string per sample, as long as its sequence, digits = class
-  std::vector<std::vector<std::string>> position_labels;  // [target][sample]; empty otherwise
+  std::vector<std::vector<float>> targets;  // [target][sample]; empty for per_position targets
+  // per_position targets: one label string per sample, as long as its sequence, digits = class;
+  // an empty string marks a missing label
+  std::vector<std::vector<std::string>> position_labels;  // [target][sample]
+  // multiclass targets: the label of each class index (the spec's classes, or the sorted
+  // distinct labels when the spec lists none)
+  std::vector<std::vector<std::string>> classes;  // [target]
   // Columns asked for by name (stratify_by, group_by), as text.
   std::vector<std::string> extra_names;
   std::vector<std::vector<std::string>> extra;  // [column][sample]

@@ -24,6 +24,8 @@ void one_hot(std::string_view sequence, Alphabet alphabet, std::span<float> out,
 
 // A letter's validity, for readers that want to report file:line themselves.
 bool is_valid_letter(char letter, Alphabet alphabet);
+// The valid letters in words, for error messages: "A C G T and IUPAC codes N R Y S W K M B D H V".
+std::string describe_valid_letters(Alphabet alphabet);
 
 std::string reverse_complement(std::string_view sequence, Alphabet alphabet);
 

@@ -27,7 +27,9 @@ MetricValues multiclass_metrics(std::span<const double> truth, std::span<const d
                                 std::size_t classes);
 
 // Boundary detection along a sequence: a predicted positive within `tolerance` positions of
-// an unmatched true positive counts as a hit (one-to-one matching). precision, recall, f1.
+// an unmatched true positive counts as a hit (one-to-one matching). precision, recall, f1, n
+// (positions). Precision is NaN with no predicted positive, recall with no true positive, f1
+// only when there are neither.
 MetricValues positional_f1(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
                            std::size_t tolerance);
 
