@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <unordered_set>
 
 #include "common/atomic_file.hpp"
 #include "common/dataset.hpp"
@@ -41,6 +42,29 @@ std::vector<std::string> label_columns(const ResamplingSpec& r) {
   return cols;
 }
 
+// Walks the results that exist rather than probing every task's path: a million-task plan
+// would otherwise cost a million stat calls.
+std::size_t count_results_present(const ExperimentLayout& layout, const ExperimentPlan& plan) {
+  if (!fs::is_directory(layout.results_dir())) return 0;
+  std::unordered_set<std::string> planned_names;
+  std::unordered_set<std::string> config_ids;
+  for (const auto& c : plan.configs) config_ids.insert(c.id);
+  for (std::size_t f = 0; f < plan.folds.outer_count(); ++f) {
+    planned_names.insert(ExperimentLayout::result_name(static_cast<int>(f), -1) + ".h5");
+    for (int j = 0; j < plan.folds.inner_count; ++j) {
+      planned_names.insert(ExperimentLayout::result_name(static_cast<int>(f), j) + ".h5");
+    }
+  }
+  std::size_t present = 0;
+  for (const auto& dir : fs::directory_iterator(layout.results_dir())) {
+    if (!dir.is_directory() || !config_ids.contains(dir.path().filename().string())) continue;
+    for (const auto& file : fs::directory_iterator(dir.path())) {
+      if (planned_names.contains(file.path().filename().string())) ++present;
+    }
+  }
+  return present;
+}
+
 }  // namespace
 
 PlanSummary plan_experiment(const PlanOptions& options) {
@@ -65,9 +89,7 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  for (const Task& t : plan.tasks) {
-    if (fs::exists(layout.result(plan.configs[t.config].id, t.outer_fold, t.inner_fold))) ++s.results_present;
-  }
+  s.results_present = count_results_present(layout, plan);
   if (!options.dry_run) {
     fs::create_directories(layout.root());
     write_text_atomically(layout.spec(), doc.text());
