@@ -49,6 +49,12 @@ ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, cons
   return plan;
 }
 
+std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int outer_fold, int inner_fold) {
+  const auto per_outer = static_cast<std::size_t>(1 + plan.folds.inner_count);
+  return (static_cast<std::size_t>(config) * plan.folds.outer_count() + static_cast<std::size_t>(outer_fold)) * per_outer +
+         static_cast<std::size_t>(inner_fold + 1);
+}
+
 std::size_t element_count(std::size_t tasks, int tasks_per_element) {
   const auto per = static_cast<std::size_t>(std::max(tasks_per_element, 1));
   return (tasks + per - 1) / per;

@@ -39,6 +39,9 @@ ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
                          const std::vector<std::string>& strata,
                          const std::vector<std::string>& groups);
 
+// Index of a task in plan.tasks, by the ordering make_plan guarantees.
+std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int outer_fold, int inner_fold);
+
 // Array elements needed for `tasks` at `tasks_per_element` (ceiling division).
 std::size_t element_count(std::size_t tasks, int tasks_per_element);
 

@@ -677,6 +677,8 @@ ExperimentSpec SpecDocument::resolve(const ParamAssignment& overrides) const {
   return spec;
 }
 
+bool is_slurm_time(const std::string& text) { return std::regex_match(text, kSlurmTime); }
+
 std::string to_string(Alphabet v) { return enum_name(kAlphabets, v); }
 std::string to_string(DataFormat v) { return enum_name(kFormats, v); }
 std::string to_string(TaskType v) { return enum_name(kTaskTypes, v); }

@@ -203,6 +203,9 @@ class SpecDocument {
   std::unique_ptr<Impl> impl_;
 };
 
+// SLURM's time limit forms: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
+bool is_slurm_time(const std::string& text);
+
 std::string to_string(Alphabet);
 std::string to_string(DataFormat);
 std::string to_string(TaskType);

@@ -3,12 +3,13 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
-#include <unordered_set>
+#include <algorithm>
 
 #include "common/atomic_file.hpp"
 #include "common/dataset.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/text_file.hpp"
+#include "orchestrator/result_inventory.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
@@ -42,29 +43,6 @@ std::vector<std::string> label_columns(const ResamplingSpec& r) {
   return cols;
 }
 
-// Walks the results that exist rather than probing every task's path: a million-task plan
-// would otherwise cost a million stat calls.
-std::size_t count_results_present(const ExperimentLayout& layout, const ExperimentPlan& plan) {
-  if (!fs::is_directory(layout.results_dir())) return 0;
-  std::unordered_set<std::string> planned_names;
-  std::unordered_set<std::string> config_ids;
-  for (const auto& c : plan.configs) config_ids.insert(c.id);
-  for (std::size_t f = 0; f < plan.folds.outer_count(); ++f) {
-    planned_names.insert(ExperimentLayout::result_name(static_cast<int>(f), -1) + ".h5");
-    for (int j = 0; j < plan.folds.inner_count; ++j) {
-      planned_names.insert(ExperimentLayout::result_name(static_cast<int>(f), j) + ".h5");
-    }
-  }
-  std::size_t present = 0;
-  for (const auto& dir : fs::directory_iterator(layout.results_dir())) {
-    if (!dir.is_directory() || !config_ids.contains(dir.path().filename().string())) continue;
-    for (const auto& file : fs::directory_iterator(dir.path())) {
-      if (planned_names.contains(file.path().filename().string())) ++present;
-    }
-  }
-  return present;
-}
-
 }  // namespace
 
 PlanSummary plan_experiment(const PlanOptions& options) {
@@ -89,7 +67,8 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  s.results_present = count_results_present(layout, plan);
+  const std::vector<bool> done = finished_tasks(layout, plan);
+  s.results_present = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
   if (!options.dry_run) {
     fs::create_directories(layout.root());
     write_text_atomically(layout.spec(), doc.text());

@@ -71,4 +71,33 @@ void SlurmClient::cancel(const std::vector<std::string>& job_ids) const {
   checked(argv);
 }
 
+std::vector<ElementRecord> SlurmClient::queued(const std::vector<std::string>& job_ids) const {
+  if (job_ids.empty()) return {};
+  const CommandResult r =
+      runner_({"squeue", "-h", "-r", "-o", "%i|%T|%N", "-j", fmt::format("{}", fmt::join(job_ids, ","))});
+  // squeue fails for ids it has already forgotten; those are sacct's to report.
+  if (r.exit_code != 0 && r.err.find("Invalid job id") == std::string::npos) {
+    throw SlurmError(fmt::format("squeue failed with exit code {}: {}", r.exit_code, trimmed(r.err)));
+  }
+  return parse_squeue(r.out);
+}
+
+std::optional<std::vector<ElementRecord>> SlurmClient::accounted(const std::vector<std::string>& job_ids) const {
+  if (job_ids.empty()) return std::vector<ElementRecord>{};
+  const CommandResult r = runner_({"sacct", "-n", "-P", "-X", "-o", "JobID,State,ExitCode,NodeList", "-j",
+                                   fmt::format("{}", fmt::join(job_ids, ","))});
+  if (r.exit_code != 0) {
+    if (r.err.find("accounting storage is disabled") != std::string::npos) {
+      return std::nullopt;
+    }
+    throw SlurmError(fmt::format("sacct failed with exit code {}: {}", r.exit_code, trimmed(r.err)));
+  }
+  return parse_sacct(r.out);
+}
+
+void SlurmClient::set_dependency(const std::string& job_id, const std::vector<std::string>& after_any) const {
+  checked({"scontrol", "update", "JobId=" + job_id,
+           "Dependency=afterany:" + fmt::format("{}", fmt::join(after_any, ":"))});
+}
+
 }  // namespace gridfold

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "orchestrator/command_runner.hpp"
+#include "orchestrator/job_states.hpp"
 
 namespace gridfold {
 
@@ -27,6 +29,15 @@ class SlurmClient {
   std::string submit(const std::filesystem::path& script, const std::vector<std::string>& sbatch_args) const;
 
   void cancel(const std::vector<std::string>& job_ids) const;
+
+  // One squeue call for all jobs: their pending and running elements.
+  std::vector<ElementRecord> queued(const std::vector<std::string>& job_ids) const;
+
+  // One sacct call for all jobs; nothing when the cluster keeps no accounting.
+  std::optional<std::vector<ElementRecord>> accounted(const std::vector<std::string>& job_ids) const;
+
+  // Adds jobs to a pending job's afterany dependency (a resubmission the pack job must wait for).
+  void set_dependency(const std::string& job_id, const std::vector<std::string>& after_any) const;
 
  private:
   CommandResult checked(const std::vector<std::string>& argv) const;

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -62,10 +63,18 @@ TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout&
   return v;
 }
 
-std::string array_range(const ArrayChunk& chunk, int throttle) {
-  std::string range = chunk.count == 1 ? "0" : fmt::format("0-{}", chunk.count - 1);
-  if (throttle > 0) range += fmt::format("%{}", throttle);
-  return range;
+// SLURM's --array syntax for sorted indices: runs of consecutive indices become ranges.
+std::string array_spec(const std::vector<std::size_t>& indices, int throttle) {
+  std::string out;
+  for (std::size_t i = 0; i < indices.size();) {
+    std::size_t j = i;
+    while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+    if (!out.empty()) out += ',';
+    out += j == i ? std::to_string(indices[i]) : fmt::format("{}-{}", indices[i], indices[j]);
+    i = j + 1;
+  }
+  if (throttle > 0) out += fmt::format("%{}", throttle);
+  return out;
 }
 
 json to_json(const Submission& s) {
@@ -74,6 +83,7 @@ json to_json(const Submission& s) {
     arrays.push_back({{"job_id", a.job_id},
                       {"first_element", a.chunk.first_element},
                       {"elements", a.chunk.count},
+                      {"indices", a.indices},
                       {"script", a.script.string()}});
   }
   return {{"submitted_at", s.submitted_at}, {"tasks", s.tasks},          {"tasks_per_element", s.tasks_per_element},
@@ -89,7 +99,7 @@ Submission from_json(const json& j) {
   for (const auto& a : j.at("arrays")) {
     s.arrays.push_back(SubmittedArray{a.at("job_id").get<std::string>(),
                                       ArrayChunk{a.at("first_element").get<std::size_t>(), a.at("elements").get<std::size_t>()},
-                                      a.at("script").get<std::string>()});
+                                      a.at("indices").get<std::vector<std::size_t>>(), a.at("script").get<std::string>()});
   }
   s.pack_job_id = j.at("pack_job_id").get<std::string>();
   s.pack_script = j.at("pack_script").get<std::string>();
@@ -120,6 +130,17 @@ std::vector<ArrayChunk> split_into_arrays(std::size_t elements, int max_array_si
   return chunks;
 }
 
+std::vector<std::string> job_ids(const std::vector<Submission>& submissions) {
+  std::vector<std::string> ids;
+  for (const auto& sub : submissions) {
+    for (const auto& a : sub.arrays) ids.push_back(a.job_id);
+    if (!sub.pack_job_id.empty()) ids.push_back(sub.pack_job_id);
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
 std::vector<Submission> read_submissions(const ExperimentLayout& layout) {
   const fs::path file = submissions_file(layout);
   std::vector<Submission> out;
@@ -133,23 +154,22 @@ std::vector<Submission> read_submissions(const ExperimentLayout& layout) {
   return out;
 }
 
-Submission submit_experiment(const SubmitOptions& options, const SlurmClient& slurm) {
-  const ExperimentLayout layout(options.experiment);
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentSpec& spec = doc.base();
+Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& plan, const ExperimentSpec& spec,
+                         const std::vector<ArrayRequest>& requests, const SubmitOptions& options,
+                         const SlurmClient& slurm, const PackDependency& pack) {
   if (options.launcher != "mpirun" && options.launcher != "srun") {
     throw SpecError(fmt::format("launcher '{}' is not valid; expected mpirun or srun", options.launcher));
   }
-
+  if (!options.time.empty() && !is_slurm_time(options.time)) {
+    throw SpecError(fmt::format("time limit '{}' is not valid; expected a SLURM time such as 90, 02:00:00 or "
+                                "1-12:00:00",
+                                options.time));
+  }
   Submission s;
   s.submitted_at = now_iso();
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.dry_run = options.dry_run;
-  const std::size_t elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  // A dry run must work on a machine without SLURM, so it assumes no array size limit.
-  const int max_array = options.dry_run ? static_cast<int>(std::max<std::size_t>(elements, 1)) : slurm.max_array_size();
 
   fs::create_directories(layout.logs_dir());
   const fs::path script_dir = layout.slurm_dir() / fmt::format("submit-{:03d}", read_submissions(layout).size());
@@ -158,39 +178,60 @@ Submission submit_experiment(const SubmitOptions& options, const SlurmClient& sl
   TemplateValues values = common_values(spec, layout);
   values.values["launcher"] = options.launcher;
   values.values["tasks_per_element"] = std::to_string(s.tasks_per_element);
+  if (!options.time.empty()) values.values["time"] = options.time;
   const std::string train_name = spec.slurm.gpus > 0 ? "train-gpu.sbatch" : "train.sbatch";
   const std::string train_template = load_template(spec.slurm.template_path, train_name);
   const std::string template_source = spec.slurm.template_path.empty() ? train_name : spec.slurm.template_path.string();
 
-  const auto chunks = split_into_arrays(elements, max_array);
-  for (std::size_t i = 0; i < chunks.size(); ++i) {
+  for (std::size_t i = 0; i < requests.size(); ++i) {
     values.values["job_name"] = fmt::format("gf-{}-{}", spec.name, i);
-    values.values["array"] = array_range(chunks[i], spec.slurm.array_throttle);
-    values.values["element_offset"] = std::to_string(chunks[i].first_element);
+    values.values["array"] = array_spec(requests[i].indices, spec.slurm.array_throttle);
+    values.values["element_offset"] = std::to_string(requests[i].chunk.first_element);
     const fs::path script = script_dir / fmt::format("train-{:03d}.sbatch", i);
     write_script(script, render_template(train_template, template_source, values));
-    s.arrays.push_back(SubmittedArray{"", chunks[i], script});
+    s.arrays.push_back(SubmittedArray{"", requests[i].chunk, requests[i].indices, script});
   }
   values.values["job_name"] = fmt::format("gf-{}-pack", spec.name);
   s.pack_script = script_dir / "pack.sbatch";
   write_script(s.pack_script, render_template(load_template({}, "pack.sbatch"), "pack.sbatch", values));
+  if (options.dry_run) return s;
 
-  if (!options.dry_run) {
-    std::vector<std::string> ids;
-    try {
-      for (auto& a : s.arrays) {
-        a.job_id = slurm.submit(a.script, {});
-        ids.push_back(a.job_id);
-      }
-      s.pack_job_id = slurm.submit(s.pack_script, {"--dependency=afterany:" + fmt::format("{}", fmt::join(ids, ":"))});
-    } catch (...) {
-      // What was submitted must stay on record, or nothing could cancel or resubmit it.
-      record(layout, s);
-      throw;
+  std::vector<std::string> wait_for = pack.still_active_arrays;
+  try {
+    for (auto& a : s.arrays) {
+      a.job_id = slurm.submit(a.script, {});
+      wait_for.push_back(a.job_id);
     }
+    if (!pack.pending_pack_job.empty()) {
+      slurm.set_dependency(pack.pending_pack_job, wait_for);
+      s.pack_job_id = pack.pending_pack_job;
+    } else {
+      s.pack_job_id = slurm.submit(s.pack_script, {"--dependency=afterany:" + fmt::format("{}", fmt::join(wait_for, ":"))});
+    }
+  } catch (...) {
+    // What was submitted must stay on record, or nothing could cancel or resubmit it.
+    record(layout, s);
+    throw;
   }
-  if (!options.dry_run) record(layout, s);
+  record(layout, s);
   return s;
+}
+
+Submission submit_experiment(const SubmitOptions& options, const SlurmClient& slurm) {
+  const ExperimentLayout layout(options.experiment);
+  const ExperimentPlan plan = read_plan(layout.plan());
+  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
+  const ExperimentSpec& spec = doc.base();
+  const std::size_t elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
+  // A dry run must work on a machine without SLURM, so it assumes no array size limit.
+  const int max_array = options.dry_run ? static_cast<int>(std::max<std::size_t>(elements, 1)) : slurm.max_array_size();
+  std::vector<ArrayRequest> requests;
+  for (const ArrayChunk& chunk : split_into_arrays(elements, max_array)) {
+    std::vector<std::size_t> indices(chunk.count);
+    std::iota(indices.begin(), indices.end(), std::size_t{0});
+    requests.push_back(ArrayRequest{chunk, std::move(indices)});
+  }
+  return submit_arrays(layout, plan, spec, requests, options, slurm, PackDependency{});
 }
 
 std::string render_text(const Submission& s) {

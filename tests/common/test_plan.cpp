@@ -35,6 +35,10 @@ TEST_CASE("a plan has one outer task and its inner tasks per config and outer fo
   CHECK(plan.tasks[2] == Task{0, 0, 1});
   CHECK(plan.tasks[3] == Task{0, 1, -1});
   CHECK(element_count(plan.tasks.size(), 5) == 15);
+  for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
+    const Task& t = plan.tasks[i];
+    CHECK(task_index(plan, t.config, t.outer_fold, t.inner_fold) == i);
+  }
   CHECK(element_count(10, 1) == 10);
 }
 

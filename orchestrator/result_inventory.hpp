@@ -1,0 +1,16 @@
+// Which tasks of a plan have finished: a result under its final name (results are renamed
+// into place only when complete) in the results directory.
+#pragma once
+
+#include <vector>
+
+#include "common/experiment_layout.hpp"
+#include "common/plan.hpp"
+
+namespace gridfold {
+
+// done[i] is true when task i has a result. Walks the results that exist rather than
+// probing every task's path, which for a million-task plan costs a million stat calls.
+std::vector<bool> finished_tasks(const ExperimentLayout& layout, const ExperimentPlan& plan);
+
+}  // namespace gridfold
