@@ -10,6 +10,7 @@ enum ExitCode : int {
   kExitBadInput = 3,      // invalid spec, data or experiment directory
   kExitCluster = 4,       // SLURM or MPI refused or failed
   kExitInternal = 5,      // I/O error or a bug
+  kExitBusy = 6,          // another process holds the experiment's lock (e.g. a running pack)
 };
 
 }  // namespace gridfold

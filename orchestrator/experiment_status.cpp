@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/archive_catalog.hpp"
 #include "common/plan.hpp"
 #include "orchestrator/result_inventory.hpp"
 
@@ -89,7 +90,8 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   ExperimentStatus s;
   s.name = plan.name;
   s.tasks_total = plan.tasks.size();
-  const std::vector<bool> done = finished_tasks(layout, plan);
+  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
+  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, doc.base()));
   s.tasks_done = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
   s.task_failures = task_failures(layout);
   s.submitted = !submissions.empty();

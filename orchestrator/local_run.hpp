@@ -1,23 +1,13 @@
-// `gridfold run --local`: the embedded default executor. Plans the experiment and runs the
-// same worker SLURM would run, through mpirun on this machine.
+// `gridfold run --local`: the embedded default executor. Runs the same worker SLURM would
+// run, through mpirun on this machine.
 #pragma once
 
 #include <filesystem>
 
-#include "orchestrator/plan_command.hpp"
-
 namespace gridfold {
 
-struct LocalRunOptions {
-  PlanOptions plan;
-  int ranks = 1;  // MPI ranks; 1 runs the worker without mpirun
-};
-
-struct LocalRunResult {
-  PlanSummary plan;
-  int worker_exit_code = 0;
-};
-
-LocalRunResult run_locally(const LocalRunOptions& options);
+// Runs every task of a planned experiment with `ranks` MPI ranks (1: the worker alone, no
+// mpirun), sharing this machine's cores among them; returns the worker's exit code.
+int run_worker_locally(const std::filesystem::path& experiment, int ranks);
 
 }  // namespace gridfold

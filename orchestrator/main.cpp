@@ -11,15 +11,22 @@
 #include <thread>
 #include <iostream>
 
+#include "common/archive.hpp"
 #include "common/dataset.hpp"
 #include "common/hdf5.hpp"
 #include "common/spec.hpp"
 #include "common/text_file.hpp"
+#include "orchestrator/bed_bins_command.hpp"
 #include "orchestrator/exit_codes.hpp"
+#include "orchestrator/experiment_lock.hpp"
 #include "orchestrator/experiment_status.hpp"
+#include "orchestrator/gtf_windows_command.hpp"
+#include "orchestrator/harvest_command.hpp"
 #include "orchestrator/local_run.hpp"
+#include "orchestrator/pack_command.hpp"
 #include "orchestrator/resubmission.hpp"
 #include "orchestrator/plan_command.hpp"
+#include "orchestrator/report_command.hpp"
 #include "orchestrator/script_template.hpp"
 #include "orchestrator/slurm_client.hpp"
 #include "orchestrator/submission.hpp"
@@ -44,22 +51,33 @@ void add_plan(CLI::App& app, int& exit_code) {
 }
 
 void add_run(CLI::App& app, int& exit_code) {
-  auto options = std::make_shared<LocalRunOptions>();
+  auto options = std::make_shared<PlanOptions>();
+  auto ranks = std::make_shared<int>(1);
   auto local = std::make_shared<bool>(false);
   CLI::App* cmd = app.add_subcommand("run", "Plan an experiment and run it on this machine (--local)");
-  cmd->add_option("spec", options->plan.spec, "Experiment YAML")->required()->check(CLI::ExistingFile);
-  cmd->add_flag("--local", *local, "Run with the local executor (mpirun on this machine)")->required();
-  cmd->add_option("--ranks,-n", options->ranks, "MPI ranks (1 runs the worker without mpirun)")
+  cmd->add_option("spec", options->spec, "Experiment YAML")->required()->check(CLI::ExistingFile);
+  cmd->add_flag("--local", *local, "Run with the local executor (mpirun on this machine), then pack and report")
+      ->required();
+  cmd->add_option("--ranks,-n", *ranks, "MPI ranks (1 runs the worker without mpirun)")
       ->check(CLI::Range(1, 4096))
       ->default_val(1);
-  cmd->add_option("--out,-o", options->plan.out, "Experiment directory (default: ./<experiment name>)");
-  cmd->add_flag("--dry-run", options->plan.dry_run, "Show the plan; run nothing");
-  cmd->callback([options, &exit_code] {
-    const LocalRunResult r = run_locally(*options);
-    std::cout << render_text(r.plan);
-    if (options->plan.dry_run) return;
-    std::cout << fmt::format("results     {}\n", (r.plan.experiment_dir / "results").string());
-    exit_code = r.worker_exit_code == 0 ? kExitOk : kExitTasksFailed;
+  cmd->add_option("--out,-o", options->out, "Experiment directory (default: ./<experiment name>)");
+  cmd->add_flag("--dry-run", options->dry_run, "Show the plan; run nothing");
+  cmd->callback([options, ranks, &exit_code] {
+    const PlanSummary plan = plan_experiment(*options);
+    std::cout << render_text(plan) << std::flush;
+    if (options->dry_run) return;
+    const int rc = run_worker_locally(plan.experiment_dir, *ranks);
+    // As on a cluster, finished results are packed and harvested even when some tasks
+    // failed; the report shows what there is.
+    PackOptions pack;
+    pack.experiment = plan.experiment_dir;
+    pack.log_min_age_seconds = 0;
+    std::cout << render_text(pack_experiment(pack));
+    ReportOptions report;
+    report.experiment = plan.experiment_dir;
+    std::cout << render_text(make_report(report));
+    exit_code = rc == 0 ? kExitOk : kExitTasksFailed;
   });
 }
 
@@ -153,6 +171,112 @@ void add_cancel(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_pack(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<PackOptions>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("pack", "Move finished results and logs into verified tar archives");
+  cmd->add_option("experiment", options->experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_flag("--keep", options->keep_originals, "Archive, but keep the originals (a later pack removes them)");
+  cmd->add_option("--log-min-age", options->log_min_age_seconds, "Leave logs modified less than SECONDS ago")
+      ->check(CLI::NonNegativeNumber)
+      ->default_val(600);
+  cmd->add_flag("--json", *json, "Print the summary as JSON");
+  cmd->callback([options, json, &exit_code] {
+    const PackSummary summary = pack_experiment(*options);
+    std::cout << (*json ? render_json(summary) : render_text(summary));
+    exit_code = kExitOk;
+  });
+}
+
+void add_harvest(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<HarvestOptions>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("harvest", "Rank configs, estimate by nested selection and tabulate predictions");
+  cmd->add_option("experiment", options->experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--out,-o", options->out, "Output directory (default: EXPERIMENT/harvest)");
+  cmd->add_option("--metric", options->metric,
+                  "Ranking metric for every target (default: r2, auroc, accuracy or f1 by task type)");
+  cmd->add_flag("--all-predictions", options->all_predictions, "Tabulate the predictions of every config");
+  cmd->add_flag("--json", *json, "Print the summary as JSON");
+  cmd->callback([options, json, &exit_code] {
+    const HarvestSummary summary = harvest_experiment(*options);
+    std::cout << (*json ? render_json(summary) : render_text(summary));
+    exit_code = kExitOk;
+  });
+}
+
+void add_report(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ReportOptions>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("report", "Plot a harvest with gnuplot and summarise it in index.html and summary.md");
+  cmd->add_option("experiment", options->experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--out,-o", options->out, "Output directory (default: EXPERIMENT/report)");
+  cmd->add_option("--metric", options->metric,
+                  "Ranking metric for every target (default: r2, auroc, accuracy or f1 by task type)");
+  cmd->add_option("--top", options->top, "Ranked configs listed per target")->check(CLI::PositiveNumber)->default_val(20);
+  cmd->add_flag("--json", *json, "Print the produced files as JSON");
+  cmd->callback([options, json, &exit_code] {
+    const ReportSummary summary = make_report(*options);
+    std::cout << (*json ? render_json(summary) : render_text(summary));
+    exit_code = kExitOk;
+  });
+}
+
+void add_prepare_bed_bins(CLI::App& prepare, int& exit_code) {
+  auto options = std::make_shared<BedBinsOptions>();
+  auto min_score = std::make_shared<double>(0);
+  CLI::App* cmd = prepare.add_subcommand(
+      "bed-bins", "Per-sample peak-bin features and gene expression targets: DIR/atac_expression.csv and .yaml");
+  cmd->add_option("--region", options->region, "chrN:START-END, 0-based half-open (BED coordinates)")->required();
+  cmd->add_option("--bin", options->bin_size, "Bin size in bases")->check(CLI::PositiveNumber)->default_val(1000);
+  CLI::Option* min_score_option =
+      cmd->add_option("--min-score", *min_score, "Count only peaks whose BED score (column 5) is at least this");
+  cmd->add_option("bed", options->peak_files, "BED files of peaks, one per sample")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--names", options->names, "Sample names, comma-separated, one per BED file (default: file stems)")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  cmd->add_option("--expression", options->expression, "TSV: gene id, then one column per sample")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--genes", options->genes,
+                  "BED of gene spans, name in column 4: targets are the genes overlapping the region "
+                  "(default: every gene of the TSV)")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out,-o", options->out_dir, "Output directory")->required();
+  cmd->callback([options, min_score, min_score_option, &exit_code] {
+    if (min_score_option->count() > 0) options->min_score = *min_score;
+    std::cout << render_text(prepare_bed_bins(*options));
+    exit_code = kExitOk;
+  });
+}
+
+void add_prepare_gtf_windows(CLI::App& prepare, int& exit_code) {
+  auto options = std::make_shared<GtfWindowsOptions>();
+  CLI::App* cmd = prepare.add_subcommand("gtf-windows", "Genome windows with per-position exon start/end labels (CSV)");
+  cmd->add_option("--gtf", options->gtf, "GTF annotation; its exon features are labelled")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--fasta", options->fasta, "Genome FASTA")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--window", options->window, "Window length in bases")->check(CLI::PositiveNumber)->default_val(5000);
+  cmd->add_option("--stride", options->stride, "Bases between window starts (default: the window length)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag("--all-windows", options->all_windows, "Also write windows without an exon boundary");
+  cmd->add_option("--out,-o", options->out, "Output CSV: id, sequence, labels")->required();
+  cmd->callback([options, &exit_code] {
+    std::cout << render_text(prepare_gtf_windows(*options));
+    exit_code = kExitOk;
+  });
+}
+
+void add_prepare(CLI::App& app, int& exit_code) {
+  CLI::App* prepare = app.add_subcommand("prepare", "Turn genome annotations into gridfold data tables");
+  prepare->require_subcommand(1);
+  add_prepare_bed_bins(*prepare, exit_code);
+  add_prepare_gtf_windows(*prepare, exit_code);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -166,6 +290,10 @@ int main(int argc, char** argv) {
   add_status(app, exit_code);
   add_resubmit(app, exit_code);
   add_cancel(app, exit_code);
+  add_pack(app, exit_code);
+  add_harvest(app, exit_code);
+  add_report(app, exit_code);
+  add_prepare(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -183,6 +311,15 @@ int main(int argc, char** argv) {
   } catch (const gridfold::SlurmError& e) {
     fmt::print(stderr, "gridfold: error: {}\n", e.what());
     return kExitCluster;
+  } catch (const gridfold::ExperimentBusy& e) {
+    fmt::print(stderr, "gridfold: error: {}\n", e.what());
+    return kExitBusy;
+  } catch (const gridfold::HarvestError& e) {
+    fmt::print(stderr, "gridfold: error: {}\n", e.what());
+    return kExitBadInput;
+  } catch (const gridfold::ArchiveError& e) {
+    fmt::print(stderr, "gridfold: error: {}\n", e.what());
+    return kExitBadInput;
   } catch (const gridfold::h5::Error& e) {
     fmt::print(stderr, "gridfold: error: {}\n", e.what());
     return kExitBadInput;

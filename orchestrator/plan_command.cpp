@@ -9,6 +9,7 @@
 #include "common/dataset.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/text_file.hpp"
+#include "common/archive_catalog.hpp"
 #include "orchestrator/result_inventory.hpp"
 
 namespace gridfold {
@@ -67,7 +68,7 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  const std::vector<bool> done = finished_tasks(layout, plan);
+  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, spec));
   s.results_present = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
   if (!options.dry_run) {
     fs::create_directories(layout.root());

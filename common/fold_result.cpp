@@ -1,0 +1,212 @@
+#include "common/fold_result.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <system_error>
+
+#include "common/atomic_file.hpp"
+#include "common/hdf5.hpp"
+
+namespace gridfold {
+namespace {
+
+// Bumped whenever a reader of the previous layout would misread a new file.
+constexpr std::int64_t kSchemaVersion = 1;
+
+// The metric names of a target are whatever metrics.hpp produced, so the reader lists the
+// attributes instead of expecting a fixed set.
+std::vector<std::string> attribute_names(const h5::Node& node) {
+  std::vector<std::string> names;
+  hsize_t position = 0;
+  const herr_t status = H5Aiterate2(
+      node.id(), H5_INDEX_NAME, H5_ITER_INC, &position,
+      [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
+        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+        return 0;
+      },
+      &names);
+  if (status < 0) throw h5::Error(fmt::format("cannot list the attributes of {}", node.path()));
+  return names;
+}
+
+// HDF5 would read a '/' in a group name as a path separator.
+void check_target_name(const std::string& name) {
+  if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
+    throw h5::Error(fmt::format(
+        "target name '{}' cannot name an HDF5 group; rename the column (no '/', not empty)", name));
+  }
+}
+
+void write_contents(const h5::File& file, const FoldResult& r) {
+  const std::size_t targets = r.target_names.size();
+  const std::size_t rows = r.sample_index.size();
+  if (r.truth.size() != rows * targets || r.prediction.size() != rows * targets) {
+    throw h5::Error(fmt::format(
+        "fold result {} outer {} inner {}: predictions hold {} truth and {} predicted values, "
+        "expected {} samples x {} targets",
+        r.config_id, r.outer_fold, r.inner_fold, r.truth.size(), r.prediction.size(), rows, targets));
+  }
+
+  file.set_attr("schema_version", kSchemaVersion);
+  file.set_attr("experiment", r.experiment);
+  file.set_attr("config_id", r.config_id);
+  file.set_attr("config_index", static_cast<std::int64_t>(r.config_index));
+  file.set_attr("outer_fold", static_cast<std::int64_t>(r.outer_fold));
+  file.set_attr("inner_fold", static_cast<std::int64_t>(r.inner_fold));
+  file.set_attr("task", static_cast<std::int64_t>(r.task));
+
+  const h5::Node config = file.create_group("config");
+  std::vector<std::string> paths, values;
+  for (const auto& [path, value] : r.params) {
+    paths.push_back(path);
+    values.push_back(value);
+  }
+  config.write("paths", paths);
+  config.write("values", values);
+
+  const h5::Node metrics = file.create_group("metrics");
+  for (const auto& [target, values_of_target] : r.metrics) {
+    check_target_name(target);
+    const h5::Node group = metrics.create_group(target);
+    for (const auto& [metric, value] : values_of_target) group.set_attr(metric, value);
+  }
+
+  const h5::Node predictions = file.create_group("predictions");
+  for (const auto& name : r.target_names) check_target_name(name);
+  predictions.write("target_names", r.target_names);
+  predictions.write("sample_index", r.sample_index);
+  predictions.write_matrix("truth", r.truth, rows, targets);
+  predictions.write_matrix("prediction", r.prediction, rows, targets);
+
+  const h5::Node history = file.create_group("history");
+  history.write("step", r.history_step);
+  history.write("epoch", r.history_epoch);
+  history.write("train_loss", r.train_loss);
+  history.write("validation_loss", r.validation_loss);
+  history.set_attr("best_index", static_cast<std::int64_t>(r.best_index));
+
+  const h5::Node timings = file.create_group("timings");
+  timings.set_attr("train_seconds", r.train_seconds);
+  timings.set_attr("eval_seconds", r.eval_seconds);
+  timings.set_attr("total_seconds", r.total_seconds);
+  timings.set_attr("samples_trained", static_cast<std::int64_t>(r.samples_trained));
+
+  const Provenance& p = r.provenance;
+  const h5::Node provenance = file.create_group("provenance");
+  provenance.set_attr("host", p.host);
+  provenance.set_attr("gridfold_version", p.gridfold_version);
+  provenance.set_attr("torch_version", p.torch_version);
+  provenance.set_attr("slurm_job_id", p.slurm_job_id);
+  provenance.set_attr("slurm_array_job_id", p.slurm_array_job_id);
+  provenance.set_attr("slurm_array_task_id", p.slurm_array_task_id);
+  provenance.set_attr("slurm_node", p.slurm_node);
+  provenance.set_attr("mpi_rank", static_cast<std::int64_t>(p.mpi_rank));
+  provenance.set_attr("mpi_size", static_cast<std::int64_t>(p.mpi_size));
+  provenance.set_attr("started_at", p.started_at);
+  provenance.set_attr("finished_at", p.finished_at);
+
+  // Last: a reader that sees the marker knows every object above was written.
+  file.set_attr("complete", std::int64_t{1});
+  file.flush();
+}
+
+FoldResult read_contents(const h5::File& file) {
+  if (!file.has_attr("complete") || file.attr_int("complete") != 1) {
+    throw h5::Error(fmt::format("{} is an incomplete fold result (no completion marker); rerun its task",
+                                file.path()));
+  }
+  const std::int64_t version = file.attr_int("schema_version");
+  if (version != kSchemaVersion) {
+    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads version {}",
+                                file.path(), version, kSchemaVersion));
+  }
+
+  FoldResult r;
+  r.experiment = file.attr_string("experiment");
+  r.config_id = file.attr_string("config_id");
+  r.config_index = static_cast<std::uint32_t>(file.attr_int("config_index"));
+  r.outer_fold = static_cast<int>(file.attr_int("outer_fold"));
+  r.inner_fold = static_cast<int>(file.attr_int("inner_fold"));
+  r.task = static_cast<std::uint64_t>(file.attr_int("task"));
+
+  const h5::Node config = file.group("config");
+  const auto paths = config.read_strings("paths");
+  const auto values = config.read_strings("values");
+  if (paths.size() != values.size()) {
+    throw h5::Error(fmt::format("{}: config/paths and config/values differ in length", file.path()));
+  }
+  for (std::size_t i = 0; i < paths.size(); ++i) r.params.emplace_back(paths[i], values[i]);
+
+  const h5::Node metrics = file.group("metrics");
+  for (const auto& target : metrics.children()) {
+    const h5::Node group = metrics.group(target);
+    MetricValues& out = r.metrics[target];
+    for (const auto& metric : attribute_names(group)) out[metric] = group.attr_double(metric);
+  }
+
+  const h5::Node predictions = file.group("predictions");
+  r.target_names = predictions.read_strings("target_names");
+  r.sample_index = predictions.read_uint32("sample_index");
+  r.truth = predictions.read_floats("truth");
+  r.prediction = predictions.read_floats("prediction");
+
+  const h5::Node history = file.group("history");
+  r.history_step = history.read_int64("step");
+  r.history_epoch = history.read_doubles("epoch");
+  r.train_loss = history.read_doubles("train_loss");
+  r.validation_loss = history.read_doubles("validation_loss");
+  r.best_index = static_cast<int>(history.attr_int("best_index"));
+
+  const h5::Node timings = file.group("timings");
+  r.train_seconds = timings.attr_double("train_seconds");
+  r.eval_seconds = timings.attr_double("eval_seconds");
+  r.total_seconds = timings.attr_double("total_seconds");
+  r.samples_trained = static_cast<std::uint64_t>(timings.attr_int("samples_trained"));
+
+  const h5::Node provenance = file.group("provenance");
+  Provenance& p = r.provenance;
+  p.host = provenance.attr_string("host");
+  p.gridfold_version = provenance.attr_string("gridfold_version");
+  p.torch_version = provenance.attr_string("torch_version");
+  p.slurm_job_id = provenance.attr_string("slurm_job_id");
+  p.slurm_array_job_id = provenance.attr_string("slurm_array_job_id");
+  p.slurm_array_task_id = provenance.attr_string("slurm_array_task_id");
+  p.slurm_node = provenance.attr_string("slurm_node");
+  p.mpi_rank = static_cast<int>(provenance.attr_int("mpi_rank"));
+  p.mpi_size = static_cast<int>(provenance.attr_int("mpi_size"));
+  p.started_at = provenance.attr_string("started_at");
+  p.finished_at = provenance.attr_string("finished_at");
+  return r;
+}
+
+}  // namespace
+
+void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result) {
+  write_atomically(final_path, [&](const std::filesystem::path& tmp) {
+    const h5::File file = h5::File::create(tmp);
+    write_contents(file, result);
+  });
+}
+
+FoldResult read_fold_result(const std::filesystem::path& file) {
+  return read_contents(h5::File::open_read(file));
+}
+
+FoldResult read_fold_result_image(const void* data, std::size_t size, const std::string& name) {
+  return read_contents(h5::File::open_image(data, size, name));
+}
+
+bool is_complete_fold_result(const std::filesystem::path& file) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return false;
+  try {
+    const h5::File opened = h5::File::open_read(file);
+    return opened.has_attr("complete") && opened.attr_int("complete") == 1;
+  } catch (const h5::Error&) {
+    // A truncated or foreign file is simply not a finished result; its task reruns.
+    return false;
+  }
+}
+
+}  // namespace gridfold

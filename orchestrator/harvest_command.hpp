@@ -1,0 +1,43 @@
+// `gridfold harvest`: reads every fold result of an experiment, loose or archived, in memory,
+// and reports per config and target the statistics of every metric over the outer folds, the
+// ranking and the best config, the nested-selection estimate when there are inner folds, and
+// per-sample predictions (files and schema in docs/harvest.md).
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "orchestrator/harvest_report.hpp"
+
+namespace gridfold {
+
+// Nothing to harvest, or a ranking metric the results do not have.
+class HarvestError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct HarvestOptions {
+  std::filesystem::path experiment;
+  std::filesystem::path out;  // empty = <experiment>/harvest
+  // Ranking metric for every target; empty = r2 (regression), auroc (binary), accuracy
+  // (multiclass), f1 (per position).
+  std::string metric;
+  bool all_predictions = false;  // per-sample predictions of every config, not only the selected ones
+};
+
+struct HarvestSummary {
+  HarvestReport report;
+  std::filesystem::path out_dir;
+  std::vector<std::filesystem::path> files;
+  double seconds = 0;
+};
+
+HarvestSummary harvest_experiment(const HarvestOptions& options);
+
+std::string render_text(const HarvestSummary& summary);
+std::string render_json(const HarvestSummary& summary);
+
+}  // namespace gridfold

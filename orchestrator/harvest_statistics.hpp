@@ -1,0 +1,113 @@
+// What `gridfold harvest` computes from fold scores and test-set predictions, whatever they
+// were stored in (the output files are described in docs/harvest.md).
+//
+// Standard deviations are sample standard deviations (ddof = 1, as pandas' std()): NaN for
+// fewer than two values. NaN values (undefined metrics) are left out of every statistic.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/metrics.hpp"
+
+namespace gridfold {
+
+struct Stats {
+  static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  double mean = kNaN, sd = kNaN, min = kNaN, max = kNaN;  // sd: sample standard deviation
+  std::size_t count = 0;  // values that were not NaN
+};
+
+Stats summarize(std::span<const double> values);
+
+// The test-set metrics of one fold result; config indexes the plan's configs.
+struct ScoredFold {
+  std::uint32_t config = 0;
+  int outer_fold = 0;
+  int inner_fold = -1;
+  std::map<std::string, MetricValues> metrics;  // target -> metric -> value
+};
+
+// The configs of one target ranked by the mean of `metric` over their outer folds
+// (inner_fold == -1). Configs without an outer result, or whose mean is NaN, rank last; ties
+// go to the lower config index.
+struct ConfigRanking {
+  struct Row {
+    std::uint32_t config = 0;
+    std::size_t rank = 0;          // 1 = best
+    std::size_t outer_results = 0;
+    std::map<std::string, Stats> metrics;  // every metric the target's results carry
+  };
+  std::string target, metric;
+  bool larger_is_better = true;
+  std::vector<Row> rows;  // in rank order, one per config
+};
+
+ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config_count, const std::string& target,
+                           const std::string& metric);
+
+// Nested cross-validation: in each outer fold, the config with the best mean inner score
+// (over that outer fold's inner results) is chosen, and its outer test score is recorded.
+// Their mean is an estimate of the whole procedure's performance that the selection itself
+// has not seen, unlike the best config's mean outer score.
+struct NestedSelection {
+  struct Fold {
+    int outer_fold = 0;
+    std::optional<std::uint32_t> chosen;  // none without any inner score
+    double inner_mean = Stats::kNaN;
+    std::size_t inner_results = 0;        // inner scores behind inner_mean
+    double outer_score = Stats::kNaN;     // NaN when the chosen config has no outer result
+  };
+  std::string target, metric;
+  bool larger_is_better = true;
+  std::vector<Fold> folds;  // one per outer fold
+  Stats estimate;           // over the outer scores
+};
+
+NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
+                              const std::string& target, const std::string& metric);
+
+// Per-sample predictions gathered over the outer results of one selection ("best", "nested"
+// or "config"): mean, standard deviation and count across the resamples in which the sample
+// was in the test set, next to its true value. The rows do not depend on the order in which
+// results were added.
+class PredictionTable {
+ public:
+  // One outer result's predictions for one target: column `target_column` of the
+  // [sample][target] matrices `truth` and `prediction`. NaN predictions are skipped.
+  void add(const std::string& selection, const std::string& target, std::optional<std::uint32_t> config,
+           int outer_fold, std::span<const std::uint32_t> samples, std::span<const float> truth,
+           std::span<const float> prediction, std::size_t target_column, std::size_t target_count);
+
+  struct Row {
+    std::string selection, target;
+    std::optional<std::uint32_t> config;  // none for "nested", whose config varies by fold
+    std::uint32_t sample = 0;
+    double truth = Stats::kNaN;
+    double mean = Stats::kNaN, sd = Stats::kNaN;
+    std::size_t count = 0;
+  };
+  // Sorted by selection, target, config and sample.
+  std::vector<Row> rows() const;
+
+ private:
+  struct Entry {
+    std::uint32_t sample;
+    std::int32_t outer_fold;
+    float truth, prediction;
+  };
+  struct Key {
+    std::string selection, target;
+    std::optional<std::uint32_t> config;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, std::vector<Entry>> groups_;
+};
+
+}  // namespace gridfold

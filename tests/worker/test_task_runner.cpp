@@ -1,0 +1,111 @@
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "common/fold_result.hpp"
+#include "common/plan.hpp"
+#include "tests/worker/toy_data.hpp"
+#include "worker/task_runner.hpp"
+
+using namespace gridfold;
+using namespace gridfold::worker;
+
+namespace {
+
+struct ToyExperiment {
+  ExperimentLayout layout;
+  ExperimentPlan plan;
+};
+
+// A planned three-fold experiment on toy data; `gc_value` replaces every gc target when set.
+ToyExperiment toy_experiment(const std::string& name, std::optional<double> gc_value = {}) {
+  const auto dir = test::fresh_directory(name);
+  const Dataset data = test::toy_dataset(120);
+  std::ofstream csv(dir / "toy.csv");
+  csv << "id,sequence,gc\n";
+  for (std::size_t i = 0; i < data.size(); ++i) {
+    csv << data.ids[i] << ',' << data.sequences[i] << ',' << (gc_value ? *gc_value : data.targets[0][i]) << '\n';
+  }
+  csv.close();
+  ExperimentLayout layout(dir);
+  std::ofstream(layout.spec()) << fmt::format(R"(name: toy_{}
+data:
+  path: toy.csv
+  id_column: id
+  sequence_column: sequence
+  alphabet: dna
+  standardize_targets: {}
+  targets:
+    - {{name: gc, task: regression}}
+model: {{family: cnn1d, filters: [8], kernel_size: 3, global_pooling: sum, dense: [8], dropout: 0.0}}
+training: {{epochs: 2, batch_size: 16, lr: 0.003, seed: 3, threads: 1}}
+resampling:
+  outer: {{kfold: {{k: 3}}}}
+  seed: 1
+)",
+                                              name, gc_value ? "false" : "true");
+  const SpecDocument document = SpecDocument::load(layout.spec());
+  ExperimentPlan plan = make_plan(document, data.size(), {}, {});
+  plan.spec_dir = dir;
+  write_plan(layout.plan(), plan);
+  return {layout, read_plan(layout.plan())};
+}
+
+std::string file_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+TEST_CASE("a task writes its fold result, and a rerun skips it", "[unit]") {
+  const ToyExperiment e = toy_experiment("runs");
+  std::vector<std::string> lines;
+  TaskOptions options;
+  options.report = [&lines](const std::string& line) { lines.push_back(line); };
+  const TaskOutcome first = run_task(e.layout, e.plan, 1, options);
+  REQUIRE(first.status == TaskOutcome::Status::trained);
+  const Task& task = e.plan.tasks[1];
+  const Config& config = e.plan.configs[task.config];
+  CHECK(first.file == e.layout.result(config.id, task.outer_fold, task.inner_fold));
+
+  const FoldResult result = read_fold_result(first.file);
+  CHECK(result.experiment == "toy_runs");
+  CHECK(result.task == 1);
+  const auto test_rows = e.plan.folds.outer_test[task.outer_fold];
+  CHECK(result.sample_index == std::vector<std::uint32_t>(test_rows.begin(), test_rows.end()));
+  CHECK(result.metrics.at("gc").count("r2") == 1);
+  CHECK_FALSE(result.provenance.torch_version.empty());
+  CHECK(result.history_step.size() == 2);
+
+  REQUIRE_FALSE(lines.empty());
+  for (const auto& line : lines) {
+    CHECK(line.rfind(fmt::format("task 1 config {} outer {}: epoch ", config.id, task.outer_fold), 0) == 0);
+    CHECK(line.find_first_of("\r\n") == std::string::npos);
+  }
+  CHECK(lines.back().find("epoch 2/2") != std::string::npos);
+
+  CHECK(run_task(e.layout, e.plan, 1, options).status == TaskOutcome::Status::skipped);
+}
+
+TEST_CASE("a loss that becomes NaN or infinite fails the task with that reason", "[unit]") {
+  const ToyExperiment e = toy_experiment("diverges", 1e30);
+  const TaskOutcome outcome = run_task(e.layout, e.plan, 0, {});
+  REQUIRE(outcome.status == TaskOutcome::Status::failed);
+  CHECK_THAT(outcome.message, Catch::Contains("training loss became inf at epoch 1"));
+  const Task& task = e.plan.tasks[0];
+  CHECK(outcome.file == e.layout.failure(e.plan.configs[task.config].id, task.outer_fold, task.inner_fold));
+  const std::string text = file_text(outcome.file);
+  CHECK_THAT(text, Catch::Contains("task: 0\n"));
+  CHECK_THAT(text, Catch::Contains("reason: training loss became inf"));
+  CHECK_FALSE(std::filesystem::exists(e.layout.result(e.plan.configs[task.config].id, task.outer_fold, -1)));
+}
+
+TEST_CASE("a task index outside the plan is a usage error", "[unit]") {
+  const ToyExperiment e = toy_experiment("outside");
+  CHECK_THROWS_AS(run_task(e.layout, e.plan, e.plan.tasks.size(), {}), std::out_of_range);
+}

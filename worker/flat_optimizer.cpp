@@ -1,0 +1,100 @@
+#include "worker/flat_optimizer.hpp"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace gridfold::worker {
+
+struct FlatOptimizer::State {
+  Optimizer kind = Optimizer::adam;
+  double lr = 1e-3, weight_decay = 0, momentum = 0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // torch::optim's defaults
+  std::int64_t steps = 0;
+  torch::Tensor values, gradients;
+  torch::Tensor first_moment, second_moment, denominator;  // Adam, AdamW
+  torch::Tensor velocity;                                  // SGD with momentum
+};
+
+FlatOptimizer::FlatOptimizer(const TrainingSpec& spec, const std::vector<torch::Tensor>& parameters)
+    : state_(std::make_unique<State>()) {
+  State& s = *state_;
+  s.kind = spec.optimizer;
+  s.lr = spec.lr;
+  s.weight_decay = spec.weight_decay;
+  s.momentum = spec.momentum;
+  std::int64_t total = 0;
+  for (const auto& p : parameters) {
+    if (p.scalar_type() != torch::kFloat) {
+      throw std::invalid_argument(fmt::format("FlatOptimizer handles float32 parameters, got {}",
+                                              c10::toString(p.scalar_type())));
+    }
+    total += p.numel();
+  }
+  s.values = torch::empty({total}, torch::kFloat);
+  s.gradients = torch::zeros({total}, torch::kFloat);
+  torch::NoGradGuard no_grad;
+  std::int64_t offset = 0;
+  for (const auto& p : parameters) {
+    const std::int64_t n = p.numel();
+    torch::Tensor value = s.values.narrow(0, offset, n).view(p.sizes());
+    value.copy_(p);
+    // set_data keeps the parameter's identity (the module still holds it) but moves its
+    // storage; the gradient view makes autograd accumulate into the flat buffer in place.
+    torch::Tensor parameter = p;
+    parameter.set_data(value);
+    parameter.mutable_grad() = s.gradients.narrow(0, offset, n).view(p.sizes());
+    offset += n;
+  }
+  if (s.kind == Optimizer::sgd) {
+    if (s.momentum != 0) s.velocity = torch::zeros({total}, torch::kFloat);
+  } else {
+    s.first_moment = torch::zeros({total}, torch::kFloat);
+    s.second_moment = torch::zeros({total}, torch::kFloat);
+    s.denominator = torch::empty({total}, torch::kFloat);
+  }
+}
+
+FlatOptimizer::FlatOptimizer(FlatOptimizer&&) noexcept = default;
+FlatOptimizer& FlatOptimizer::operator=(FlatOptimizer&&) noexcept = default;
+FlatOptimizer::~FlatOptimizer() = default;
+
+void FlatOptimizer::zero_grad() { state_->gradients.zero_(); }
+
+double FlatOptimizer::lr() const { return state_->lr; }
+void FlatOptimizer::set_lr(double lr) { state_->lr = lr; }
+
+void FlatOptimizer::step() {
+  State& s = *state_;
+  torch::NoGradGuard no_grad;
+  ++s.steps;
+  torch::Tensor& grad = s.gradients;  // zeroed before the next backward, so usable as scratch
+  if (s.kind == Optimizer::sgd) {
+    if (s.weight_decay != 0) grad.add_(s.values, s.weight_decay);
+    if (s.momentum != 0) {
+      if (s.steps == 1) {
+        s.velocity.copy_(grad);
+      } else {
+        s.velocity.mul_(s.momentum).add_(grad);
+      }
+      s.values.add_(s.velocity, -s.lr);
+    } else {
+      s.values.add_(grad, -s.lr);
+    }
+    return;
+  }
+  if (s.kind == Optimizer::adamw) {
+    s.values.mul_(1 - s.lr * s.weight_decay);
+  } else if (s.weight_decay != 0) {
+    grad.add_(s.values, s.weight_decay);
+  }
+  const double correction1 = 1 - std::pow(s.beta1, static_cast<double>(s.steps));
+  const double correction2 = 1 - std::pow(s.beta2, static_cast<double>(s.steps));
+  s.first_moment.mul_(s.beta1).add_(grad, 1 - s.beta1);
+  s.second_moment.mul_(s.beta2).addcmul_(grad, grad, 1 - s.beta2);
+  torch::sqrt_out(s.denominator, s.second_moment).div_(std::sqrt(correction2)).add_(s.eps);
+  s.values.addcdiv_(s.first_moment, s.denominator, -s.lr / correction1);
+}
+
+}  // namespace gridfold::worker

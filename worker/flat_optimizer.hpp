@@ -1,0 +1,36 @@
+// Adam, AdamW and SGD over all parameters at once. The parameters and their gradients are
+// moved into two contiguous buffers (each parameter becomes a view), so that zeroing the
+// gradients is one operation and a step is a handful of vector operations instead of a
+// handful per parameter tensor. The arithmetic is torch::optim's, element for element.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/spec.hpp"
+
+namespace at {
+class Tensor;
+}
+
+namespace gridfold::worker {
+
+class FlatOptimizer {
+ public:
+  // Takes over `parameters` (their values are kept); they must not be re-homed elsewhere.
+  FlatOptimizer(const TrainingSpec& spec, const std::vector<at::Tensor>& parameters);
+  FlatOptimizer(FlatOptimizer&&) noexcept;
+  FlatOptimizer& operator=(FlatOptimizer&&) noexcept;
+  ~FlatOptimizer();
+
+  void zero_grad();
+  void step();
+  double lr() const;
+  void set_lr(double lr);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace gridfold::worker

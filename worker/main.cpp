@@ -1,0 +1,165 @@
+// gridfold-worker: trains tasks of a planned experiment. Started by mpirun/srun with several
+// ranks, the ranks share the tasks dynamically (worker/task_farm.hpp); alone it needs no
+// launcher. Exit codes: 0 every task trained or was already complete, 1 some task failed
+// (see its failure file), 2 bad command line or an experiment directory that cannot be read.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <numeric>
+#include <optional>
+#include <vector>
+
+#include "common/experiment_layout.hpp"
+#include "common/plan.hpp"
+#include "worker/task_farm.hpp"
+#include "worker/task_runner.hpp"
+
+namespace {
+
+using namespace gridfold;
+
+constexpr int kExitOk = 0, kExitTasksFailed = 1, kExitSetup = 2;
+
+void print_line(std::FILE* stream, const std::string& line) {
+  fmt::print(stream, "{}\n", line);
+  std::fflush(stream);  // lines reach SLURM's log as they happen, not at exit
+}
+
+class SetupError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TaskSelection {
+  std::vector<std::size_t> tasks;
+  bool all = false;
+  std::optional<std::size_t> element_offset;
+  std::size_t tasks_per_element = 1;
+  std::optional<std::size_t> element;  // default: element_offset + SLURM_ARRAY_TASK_ID
+};
+
+// The tasks this process group runs: listed ones, all of them, or one array element's.
+std::vector<std::uint64_t> selected_tasks(const TaskSelection& s, const ExperimentPlan& plan) {
+  const std::size_t total = plan.tasks.size();
+  std::vector<std::uint64_t> out;
+  if (s.all) {
+    out.resize(total);
+    std::iota(out.begin(), out.end(), std::uint64_t{0});
+    return out;
+  }
+  if (s.element_offset) {
+    std::size_t element = 0;
+    if (s.element) {
+      element = *s.element;
+    } else {
+      const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
+      if (!id || !*id) throw SetupError("--element-offset needs --element or SLURM_ARRAY_TASK_ID (set inside a job array)");
+      element = *s.element_offset + std::stoul(id);
+    }
+    const std::size_t first = element * s.tasks_per_element;
+    if (first >= total) {
+      throw SetupError(fmt::format("element {} starts at task {}, outside the plan of '{}' (tasks 0..{})", element, first,
+                                   plan.name, total - 1));
+    }
+    for (std::size_t t = first; t < std::min(first + s.tasks_per_element, total); ++t) out.push_back(t);
+    return out;
+  }
+  for (std::size_t t : s.tasks) {
+    if (t >= total) {
+      throw SetupError(fmt::format("--task {} is outside the plan of '{}', which has tasks 0..{}", t, plan.name, total - 1));
+    }
+    out.push_back(t);
+  }
+  return out;
+}
+
+std::string describe(const ExperimentPlan& plan, std::size_t task) {
+  const Task& t = plan.tasks[task];
+  return fmt::format("task {} config {} outer {}{}", task, plan.configs[t.config].id, t.outer_fold,
+                     t.inner_fold < 0 ? "" : fmt::format(" inner {}", t.inner_fold));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const MpiSession mpi(argc, argv);
+  CLI::App app{"gridfold-worker: train tasks of a planned gridfold experiment"};
+  app.set_version_flag("--version", std::string("gridfold-worker ") + GRIDFOLD_VERSION);
+  std::filesystem::path experiment;
+  TaskSelection selection;
+  int threads = 0;
+  double report_interval = 10;
+  app.add_option("--experiment", experiment, "Experiment directory (holds plan.h5 and spec.yaml)")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  auto* task_opt = app.add_option("--task", selection.tasks, "Task index to run; repeat for several");
+  auto* all_opt = app.add_flag("--all", selection.all, "Run every task of the plan");
+  auto* offset_opt = app.add_option("--element-offset", selection.element_offset,
+                                    "Run one array element: element = OFFSET + SLURM_ARRAY_TASK_ID (or --element)");
+  app.add_option("--tasks-per-element", selection.tasks_per_element, "Tasks in each array element")
+      ->check(CLI::PositiveNumber)
+      ->needs(offset_opt);
+  app.add_option("--element", selection.element, "The element to run, instead of SLURM_ARRAY_TASK_ID")->needs(offset_opt);
+  task_opt->excludes(all_opt)->excludes(offset_opt);
+  all_opt->excludes(offset_opt);
+  app.add_option("--threads", threads,
+                 "Torch threads (default: training.threads, else SLURM_CPUS_PER_TASK, else all cores)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--report-every", report_interval, "Seconds between progress lines of one task")
+      ->check(CLI::NonNegativeNumber);
+  try {
+    app.parse(argc, argv);
+    if (selection.tasks.empty() && !selection.all && !selection.element_offset) {
+      throw CLI::RequiredError("one of --task, --all or --element-offset");
+    }
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitSetup;
+  }
+
+  const std::string rank_prefix = mpi.size() > 1 ? fmt::format("[rank {}/{}] ", mpi.rank(), mpi.size()) : "";
+  const ExperimentLayout layout(experiment);
+  ExperimentPlan plan;
+  std::vector<std::uint64_t> tasks;
+  try {
+    plan = read_plan(layout.plan());
+    tasks = selected_tasks(selection, plan);
+  } catch (const std::exception& e) {
+    print_line(stderr, fmt::format("{}gridfold-worker: {}: {}", rank_prefix, experiment.string(), e.what()));
+    return kExitSetup;
+  }
+
+  worker::TaskOptions options;
+  options.threads = threads;
+  options.mpi_rank = mpi.rank();
+  options.mpi_size = mpi.size();
+  options.report_interval_seconds = report_interval;
+  options.report = [&](const std::string& line) { print_line(stdout, rank_prefix + line); };
+
+  const FarmTotals totals = run_task_farm(mpi, tasks, [&](std::uint64_t task) {
+    const worker::TaskOutcome outcome = worker::run_task(layout, plan, task, options);
+    const std::string prefix = rank_prefix + describe(plan, task);
+    switch (outcome.status) {
+      case worker::TaskOutcome::Status::trained:
+        print_line(stdout, fmt::format("{}: done in {:.1f} s ({}) -> {}", prefix, outcome.seconds, outcome.message,
+                                       outcome.file.string()));
+        return true;
+      case worker::TaskOutcome::Status::skipped:
+        print_line(stdout, fmt::format("{}: skipped, {} is already complete", prefix, outcome.file.string()));
+        return true;
+      case worker::TaskOutcome::Status::failed:
+        print_line(stderr, fmt::format("{}: FAILED: {} (recorded in {})", prefix, outcome.message, outcome.file.string()));
+        return false;
+    }
+    return false;
+  });
+  if (totals.tasks_failed > 0) {
+    if (mpi.rank() == 0) {
+      print_line(stderr, fmt::format("gridfold-worker: {} of {} tasks failed", totals.tasks_failed, totals.tasks_run));
+    }
+    return kExitTasksFailed;
+  }
+  return kExitOk;
+}

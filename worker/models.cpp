@@ -1,0 +1,439 @@
+#include "worker/models.hpp"
+
+#include <fmt/format.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <limits>
+#include <numeric>
+
+namespace gridfold::worker {
+namespace nn = torch::nn;
+
+int total_width(const std::vector<OutputHead>& heads) {
+  return std::accumulate(heads.begin(), heads.end(), 0,
+                         [](int sum, const OutputHead& h) { return sum + h.width; });
+}
+
+namespace {
+
+bool any_per_position(const std::vector<OutputHead>& heads) {
+  return std::any_of(heads.begin(), heads.end(),
+                     [](const OutputHead& h) { return h.task == TaskType::per_position; });
+}
+
+// Per-position targets need one output per input position, so the trunk must neither pool
+// globally nor shrink the sequence; pooled targets need the opposite. One network cannot mix.
+bool check_output_kind(const ModelSpec& spec, const InputShape& input,
+                       const std::vector<OutputHead>& heads) {
+  if (heads.empty()) throw SpecError("the model has no targets to predict; list data.targets");
+  const bool per_position = any_per_position(heads);
+  if (per_position && !std::all_of(heads.begin(), heads.end(), [](const OutputHead& h) {
+        return h.task == TaskType::per_position;
+      })) {
+    throw SpecError("per_position targets cannot share a model with per-sequence targets; "
+                    "run them as separate experiments");
+  }
+  if (per_position != (spec.global_pooling == Pooling::none)) {
+    throw SpecError(per_position
+                        ? "per_position targets need model.global_pooling: none"
+                        : "model.global_pooling: none keeps per-position outputs, which only "
+                          "per_position targets use; choose max, mean or sum");
+  }
+  if (per_position && (spec.family == ModelFamily::mlp || !input.is_sequence())) {
+    throw SpecError("per_position targets need a sequence model (cnn1d, branched_cnn or bilstm)");
+  }
+  if (per_position && spec.block_pooling != Pooling::none) {
+    throw SpecError("per_position targets need model.block_pooling: none (pooling shortens the "
+                    "sequence below one output per position)");
+  }
+  return per_position;
+}
+
+// Positions at or past a sequence's true length: [N][1][L].
+torch::Tensor padding_mask(const torch::Tensor& positions, const torch::Tensor& lengths) {
+  return positions.unsqueeze(0).ge(lengths.unsqueeze(1)).unsqueeze(1);
+}
+
+// Batches padded shorter than the training data (e.g. when predicting) get their own range.
+torch::Tensor positions_for(const torch::Tensor& cached, std::int64_t length) {
+  return cached.size(0) == length ? cached : torch::arange(length, torch::kLong);
+}
+
+// A broadcast mask materialised in the layout of `features` (channels-last). Multiplying by
+// a broadcast mask right before a global reduction would send the reduction's gradient back
+// in the default layout, and the ReLU backward it meets would run on mismatched layouts,
+// five times slower.
+torch::Tensor in_layout_of(const torch::Tensor& features, const torch::Tensor& mask) {
+  return mask.expand_as(features).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// Reduces [N][C][L] over the valid positions only, so padding never wins a max or dilutes a
+// mean.
+torch::Tensor pool_valid_positions(const torch::Tensor& x, const torch::Tensor& padding,
+                                   const torch::Tensor& lengths, Pooling pooling) {
+  switch (pooling) {
+    case Pooling::max:
+      return x.masked_fill(padding, -std::numeric_limits<float>::infinity()).amax(2);
+    case Pooling::sum:
+      return x.masked_fill(padding, 0.0).sum(2);
+    case Pooling::mean:
+      return x.masked_fill(padding, 0.0).sum(2) / lengths.unsqueeze(1).to(x.scalar_type());
+    case Pooling::none:
+      break;
+  }
+  throw std::logic_error("pool_valid_positions called without a pooling");
+}
+
+// One Sequential per conv block (conv, batch norm, ReLU, dropout); pooling between blocks is
+// applied separately, after the padding is zeroed. The 1-D convolutions run as 2-D ones over
+// [N][C][1][L] channels-last tensors: the same arithmetic, but oneDNN then works on the
+// layout it prefers instead of reordering every activation (about 1.4x faster training).
+std::vector<nn::Sequential> conv_blocks(const ModelSpec& spec, int channels) {
+  if (spec.filters.empty()) throw SpecError("model.filters lists no conv blocks; give at least one");
+  if (spec.kernel_size < 1) throw SpecError(fmt::format("model.kernel_size {} must be >= 1", spec.kernel_size));
+  std::vector<nn::Sequential> blocks;
+  int in = channels;
+  int dilation = std::max(spec.dilation, 1);
+  for (int out : spec.filters) {
+    if (out < 1) throw SpecError(fmt::format("model.filters entry {} must be >= 1", out));
+    nn::Sequential block;
+    auto options = nn::Conv2dOptions(in, out, {1, spec.kernel_size}).dilation({1, dilation}).bias(!spec.batch_norm);
+    // Odd kernels pad symmetrically, which plain padding does without the extra dispatch
+    // layer of padding "same" (needed for even kernels only).
+    if (spec.kernel_size % 2 == 1) {
+      options.padding({0, dilation * (spec.kernel_size - 1) / 2});
+    } else {
+      options.padding(torch::kSame);
+    }
+    block->push_back(nn::Conv2d(options));
+    if (spec.batch_norm) block->push_back(nn::BatchNorm2d(out));
+    block->push_back(nn::ReLU());
+    if (spec.dropout > 0) block->push_back(nn::Dropout(spec.dropout));
+    blocks.push_back(block);
+    if (spec.dilation_growth) dilation *= 2;
+    in = out;
+  }
+  return blocks;
+}
+
+nn::Sequential block_pooling(const ModelSpec& spec) {
+  nn::Sequential pool;
+  if (spec.block_pooling == Pooling::max) {
+    pool->push_back(nn::MaxPool2d(nn::MaxPool2dOptions({1, spec.pool_size})));
+  } else if (spec.block_pooling == Pooling::mean || spec.block_pooling == Pooling::sum) {
+    pool->push_back(nn::AvgPool2d(nn::AvgPool2dOptions({1, spec.pool_size})));
+    if (spec.block_pooling == Pooling::sum) {
+      pool->push_back(nn::Functional([k = spec.pool_size](const torch::Tensor& x) { return x * k; }));
+    }
+  }
+  return pool;
+}
+
+// The dense layers and the output layer run as 1x1 convolutions on [N][C][1][L] tensors
+// (L = 1 after global pooling, every position for per-position outputs): the arithmetic of
+// Linear layers, but on oneDNN's matrix kernels instead of the system BLAS, which on Debian
+// is the slow reference one (about 1.8x faster for these layers).
+nn::Sequential dense_stack(const ModelSpec& spec, int in, int& out_width) {
+  nn::Sequential dense;
+  for (int width : spec.dense) {
+    if (width < 1) throw SpecError(fmt::format("model.dense entry {} must be >= 1", width));
+    dense->push_back(nn::Conv2d(nn::Conv2dOptions(in, width, 1)));
+    dense->push_back(nn::ReLU());
+    if (spec.dropout > 0) dense->push_back(nn::Dropout(spec.dropout));
+    in = width;
+  }
+  out_width = in;
+  return dense;
+}
+
+nn::Conv2d output_layer(int in, int width) { return nn::Conv2d(nn::Conv2dOptions(in, width, 1)); }
+
+// [N][C][1][L] features -> [N][W] (L = 1) or [N][W][L] per-position outputs.
+torch::Tensor dense_and_head(nn::Sequential& dense, nn::Conv2d& head, const torch::Tensor& features,
+                             bool per_position) {
+  const torch::Tensor out = head->forward(dense->is_empty() ? features : dense->forward(features));
+  return per_position ? out.squeeze(2) : out.flatten(1);
+}
+
+// Block pooling divides the length by pool_size per block; it must leave a position.
+void check_block_pooling(const ModelSpec& spec, int length) {
+  if (spec.block_pooling == Pooling::none) return;
+  if (spec.pool_size < 1) throw SpecError(fmt::format("model.pool_size is {}; it must be >= 1", spec.pool_size));
+  int pooled = length;
+  for (std::size_t i = 0; i < spec.filters.size(); ++i) pooled /= spec.pool_size;
+  if (pooled < 1) {
+    throw SpecError(fmt::format(
+        "model.block_pooling over {} blocks of size {} shortens length-{} sequences to nothing; "
+        "use fewer blocks, a smaller model.pool_size or block_pooling: none",
+        spec.filters.size(), spec.pool_size, length));
+  }
+}
+
+// Behaviour shared by the networks that are torch::nn::Modules.
+class ModuleNetwork : public Network, public nn::Module {
+ public:
+  std::vector<at::Tensor> parameters() override { return nn::Module::parameters(); }
+  std::vector<at::Tensor> state() override {
+    std::vector<at::Tensor> all = nn::Module::parameters();
+    for (const auto& b : nn::Module::buffers()) all.push_back(b);
+    return all;
+  }
+  void set_training(bool training) override { nn::Module::train(training); }
+};
+
+// cnn1d: one trunk shared by all heads. branched_cnn: one trunk, dense stack and head per
+// target, evaluated side by side. Padded positions are zeroed after every block, so that a
+// sequence's outputs do not depend on how far its batch happens to be padded (a multiply by
+// a 0/1 mask: cheaper than masked_fill forwards and backwards).
+class ConvNetwork final : public ModuleNetwork {
+ public:
+  ConvNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
+              bool per_position)
+      : per_position_(per_position), pooling_(spec.global_pooling) {
+    if (!input.is_sequence()) {
+      throw SpecError(fmt::format("model.family {} reads sequences, but the data has feature "
+                                  "columns; use family mlp",
+                                  to_string(spec.family)));
+    }
+    check_block_pooling(spec, input.length);
+    pool_size_ = spec.block_pooling == Pooling::none ? 1 : spec.pool_size;
+    positions_ = torch::arange(input.length, torch::kLong);
+
+    std::vector<std::vector<OutputHead>> groups;
+    if (spec.family == ModelFamily::branched_cnn) {
+      for (const auto& h : heads) groups.push_back({h});
+    } else {
+      groups.push_back(heads);
+    }
+    for (std::size_t b = 0; b < groups.size(); ++b) {
+      Branch branch;
+      branch.blocks = conv_blocks(spec, input.channels);
+      for (std::size_t i = 0; i < branch.blocks.size(); ++i) {
+        register_module(fmt::format("branch{}_block{}", b, i), branch.blocks[i]);
+      }
+      branch.pool = register_module(fmt::format("branch{}_pool", b), block_pooling(spec));
+      int width = 0;
+      branch.dense = register_module(fmt::format("branch{}_dense", b), dense_stack(spec, spec.filters.back(), width));
+      branch.head = register_module(fmt::format("branch{}_head", b), output_layer(width, total_width(groups[b])));
+      branches_.push_back(std::move(branch));
+    }
+  }
+
+  at::Tensor forward(const at::Tensor& inputs, const at::Tensor& lengths) override {
+    // Masks of the valid positions per stage, [N][1][1][L_s]: stage s is the length after s
+    // block poolings (one stage when blocks do not pool). Computed once, shared by branches.
+    const std::size_t blocks = branches_.front().blocks.size();
+    const std::size_t stages = pool_size_ > 1 ? blocks + 1 : 1;
+    std::vector<torch::Tensor> valid(stages), keep(stages);
+    std::int64_t length = inputs.size(2);
+    for (std::size_t s = 0; s < stages; ++s) {
+      valid[s] = s == 0 ? lengths : valid[s - 1].div(pool_size_, "floor").clamp_min(1);
+      keep[s] = positions_for(positions_, length)
+                    .unsqueeze(0)
+                    .lt(valid[s].unsqueeze(1))
+                    .to(inputs.scalar_type())
+                    .view({-1, 1, 1, length});
+      length /= pool_size_;
+    }
+    const auto stage = [&](std::size_t s) { return pool_size_ > 1 ? s : 0; };
+    const torch::Tensor x = inputs.unsqueeze(2).contiguous(at::MemoryFormat::ChannelsLast);
+
+    std::vector<torch::Tensor> outputs;
+    outputs.reserve(branches_.size());
+    for (auto& branch : branches_) {
+      torch::Tensor y = x;
+      for (std::size_t i = 0; i < blocks; ++i) {
+        y = branch.blocks[i]->forward(y);
+        const bool reduced_next = !per_position_ && pool_size_ == 1 && i + 1 == blocks;
+        y = y * (reduced_next ? in_layout_of(y, keep[stage(i)]) : keep[stage(i)]);
+        if (pool_size_ > 1) y = branch.pool->forward(y);
+      }
+      if (!per_position_) {
+        if (pool_size_ > 1) y = y * in_layout_of(y, keep[stage(blocks)]);
+        // Block outputs are >= 0 (ReLU) and zero at padding, so reductions over all positions
+        // are reductions over the valid ones.
+        if (pooling_ == Pooling::max) {
+          y = y.amax({2, 3}, /*keepdim=*/true);
+        } else {
+          y = y.sum({2, 3}, /*keepdim=*/true);
+          if (pooling_ == Pooling::mean) y = y / valid[stage(blocks)].to(y.scalar_type()).view({-1, 1, 1, 1});
+        }
+      }
+      outputs.push_back(dense_and_head(branch.dense, branch.head, y, per_position_));
+    }
+    return outputs.size() == 1 ? outputs.front() : torch::cat(outputs, 1);
+  }
+
+  bool per_position() const override { return per_position_; }
+
+ private:
+  struct Branch {
+    std::vector<nn::Sequential> blocks;
+    nn::Sequential pool, dense;
+    nn::Conv2d head{nullptr};
+  };
+  std::vector<Branch> branches_;
+  bool per_position_;
+  Pooling pooling_;
+  int pool_size_ = 1;
+  torch::Tensor positions_;
+};
+
+class RecurrentNetwork final : public ModuleNetwork {
+ public:
+  RecurrentNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
+                   bool per_position)
+      : per_position_(per_position), pooling_(spec.global_pooling) {
+    if (!input.is_sequence()) {
+      throw SpecError("model.family bilstm reads sequences, but the data has feature columns; use family mlp");
+    }
+    if (spec.hidden_size < 1 || spec.lstm_layers < 1) {
+      throw SpecError(fmt::format("model.hidden_size ({}) and model.lstm_layers ({}) must be >= 1",
+                                  spec.hidden_size, spec.lstm_layers));
+    }
+    lstm_ = register_module("lstm", nn::LSTM(nn::LSTMOptions(input.channels, spec.hidden_size)
+                                                 .num_layers(spec.lstm_layers)
+                                                 .bidirectional(spec.bidirectional)
+                                                 .batch_first(true)
+                                                 .dropout(spec.lstm_layers > 1 ? spec.dropout : 0.0)));
+    const int features = spec.hidden_size * (spec.bidirectional ? 2 : 1);
+    int width = 0;
+    dense_ = register_module("dense", dense_stack(spec, features, width));
+    head_ = register_module("head", output_layer(width, total_width(heads)));
+    positions_ = torch::arange(input.length, torch::kLong);
+  }
+
+  at::Tensor forward(const at::Tensor& inputs, const at::Tensor& lengths) override {
+    // Packing keeps padding out of the recurrence; the backward direction starts at each
+    // sequence's true end.
+    auto packed = nn::utils::rnn::pack_padded_sequence(inputs.transpose(1, 2), lengths.cpu(),
+                                                       /*batch_first=*/true, /*enforce_sorted=*/false);
+    auto encoded = std::get<0>(lstm_->forward_with_packed_input(packed));
+    torch::Tensor y = std::get<0>(nn::utils::rnn::pad_packed_sequence(encoded, /*batch_first=*/true,
+                                                                      /*padding_value=*/0.0, inputs.size(2)))
+                          .transpose(1, 2);
+    // LSTM outputs can be negative, so the pooling masks the padding explicitly.
+    y = per_position_ ? y.unsqueeze(2)
+                      : pool_valid_positions(y, padding_mask(positions_for(positions_, y.size(2)), lengths), lengths,
+                                             pooling_)
+                            .unsqueeze(2)
+                            .unsqueeze(3);
+    return dense_and_head(dense_, head_, y, per_position_);
+  }
+
+  bool per_position() const override { return per_position_; }
+
+ private:
+  nn::LSTM lstm_{nullptr};
+  nn::Sequential dense_{nullptr};
+  nn::Conv2d head_{nullptr};
+  bool per_position_;
+  Pooling pooling_;
+  torch::Tensor positions_;
+};
+
+// mlp: dense layers on feature vectors, or on the flattened one-hot sequence.
+class DenseNetwork final : public ModuleNetwork {
+ public:
+  DenseNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads) {
+    const int in = input.is_sequence() ? input.channels * input.length : input.features;
+    if (in < 1) throw SpecError("model.family mlp needs feature columns or sequences to read");
+    int width = 0;
+    body_ = register_module("dense", dense_stack(spec, in, width));
+    head_ = register_module("head", output_layer(width, total_width(heads)));
+  }
+
+  at::Tensor forward(const at::Tensor& inputs, const at::Tensor&) override {
+    return dense_and_head(body_, head_, inputs.flatten(1).unsqueeze(2).unsqueeze(3), /*per_position=*/false);
+  }
+
+  bool per_position() const override { return false; }
+
+ private:
+  nn::Sequential body_{nullptr};
+  nn::Conv2d head_{nullptr};
+};
+
+// A user's TorchScript module with forward(inputs, lengths), trained like the built-in ones.
+class ScriptedNetwork final : public Network {
+ public:
+  ScriptedNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
+                  bool per_position)
+      : script_path_(spec.script_path.string()), per_position_(per_position) {
+    if (spec.script_path.empty()) throw SpecError("model.family torchscript needs model.script_path");
+    try {
+      module_ = torch::jit::load(spec.script_path.string());
+    } catch (const c10::Error& e) {
+      throw SpecError(fmt::format("cannot load TorchScript model {}: {}", spec.script_path.string(),
+                                  e.what_without_backtrace()));
+    }
+    check_output_shape(input, total_width(heads));
+  }
+
+  at::Tensor forward(const at::Tensor& inputs, const at::Tensor& lengths) override {
+    return module_.forward({inputs, lengths}).toTensor();
+  }
+  std::vector<at::Tensor> parameters() override {
+    std::vector<at::Tensor> all;
+    for (const auto& p : module_.parameters()) all.push_back(p);
+    return all;
+  }
+  std::vector<at::Tensor> state() override {
+    std::vector<at::Tensor> all = parameters();
+    for (const auto& b : module_.buffers()) all.push_back(b);
+    return all;
+  }
+  void set_training(bool training) override { module_.train(training); }
+  bool per_position() const override { return per_position_; }
+
+ private:
+  // A wrong output shape found now names the script; found mid-training it would not.
+  void check_output_shape(const InputShape& input, int width) {
+    torch::NoGradGuard no_grad;
+    module_.eval();
+    const torch::Tensor inputs = input.is_sequence() ? torch::zeros({2, input.channels, input.length})
+                                                     : torch::zeros({2, input.features});
+    const torch::Tensor lengths = torch::full({2}, std::max(input.length, 1), torch::kLong);
+    torch::Tensor out;
+    try {
+      out = forward(inputs, lengths);
+    } catch (const c10::Error& e) {
+      throw SpecError(fmt::format("TorchScript model {} fails on a batch of shape {}: {}",
+                                  script_path_, fmt::join(inputs.sizes(), "x"), e.what_without_backtrace()));
+    }
+    std::vector<std::int64_t> expected{2, width};
+    if (per_position_) expected.push_back(input.length);
+    if (out.sizes().vec() != expected) {
+      throw SpecError(fmt::format("TorchScript model {} returns shape [{}], expected [{}] (batch, "
+                                  "outputs{})",
+                                  script_path_, fmt::join(out.sizes(), ", "), fmt::join(expected, ", "),
+                                  per_position_ ? ", positions" : ""));
+    }
+    module_.train();
+  }
+  std::string script_path_;
+  torch::jit::Module module_;
+  bool per_position_;
+};
+
+}  // namespace
+
+std::shared_ptr<Network> build_network(const ModelSpec& spec, const InputShape& input,
+                                       const std::vector<OutputHead>& heads) {
+  const bool per_position = check_output_kind(spec, input, heads);
+  switch (spec.family) {
+    case ModelFamily::cnn1d:
+    case ModelFamily::branched_cnn:
+      return std::make_shared<ConvNetwork>(spec, input, heads, per_position);
+    case ModelFamily::bilstm:
+      return std::make_shared<RecurrentNetwork>(spec, input, heads, per_position);
+    case ModelFamily::mlp:
+      return std::make_shared<DenseNetwork>(spec, input, heads);
+    case ModelFamily::torchscript:
+      return std::make_shared<ScriptedNetwork>(spec, input, heads, per_position);
+  }
+  throw SpecError(fmt::format("model.family {} has no builder", static_cast<int>(spec.family)));
+}
+
+}  // namespace gridfold::worker

@@ -1,0 +1,57 @@
+// The networks a ModelSpec describes, built for one dataset's input shape and targets.
+//
+// Torch types are only named here, never defined: callers that run a Network include Torch
+// in their own translation unit, everyone else compiles without it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/spec.hpp"
+
+namespace at {
+class Tensor;
+}
+
+namespace gridfold::worker {
+
+// What a network reads: one-hot sequences [N][channels][length] with their true lengths
+// (the padding mask), or feature vectors [N][features].
+struct InputShape {
+  int channels = 0;  // 0 for feature inputs
+  int length = 0;    // padded sequence length
+  int features = 0;  // feature inputs only
+  bool is_sequence() const { return channels > 0; }
+};
+
+// One target's block of output columns: 1 for regression and binary targets (a value or
+// a logit), one logit per class for multiclass targets.
+struct OutputHead {
+  std::string target;
+  TaskType task = TaskType::regression;
+  int width = 1;
+};
+
+int total_width(const std::vector<OutputHead>& heads);
+
+class Network {
+ public:
+  virtual ~Network() = default;
+  // inputs [N][C][L] (or [N][F]) and lengths [N] (int64) -> [N][total_width], or
+  // [N][total_width][L] when the model keeps per-position outputs (global pooling none).
+  virtual at::Tensor forward(const at::Tensor& inputs, const at::Tensor& lengths) = 0;
+  virtual std::vector<at::Tensor> parameters() = 0;
+  // Parameters and buffers (batch-norm statistics): everything a weight snapshot keeps.
+  virtual std::vector<at::Tensor> state() = 0;
+  virtual void set_training(bool training) = 0;
+  // True when forward() keeps one output per position.
+  virtual bool per_position() const = 0;
+};
+
+// Throws SpecError when the spec cannot describe a network for these inputs and heads,
+// e.g. per-position targets with global pooling, or block pooling that leaves no positions.
+std::shared_ptr<Network> build_network(const ModelSpec& spec, const InputShape& input,
+                                       const std::vector<OutputHead>& heads);
+
+}  // namespace gridfold::worker

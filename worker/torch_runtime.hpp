@@ -1,0 +1,17 @@
+// Process-wide Torch settings and facts, for callers that do not include Torch.
+#pragma once
+
+#include <string>
+
+namespace gridfold::worker {
+
+// Threads for training: `requested` when > 0, else SLURM_CPUS_PER_TASK, else all cores.
+int thread_count_for(int requested);
+
+// Sets Torch's intra-op threads. The first call also pins inter-op threads to one: tasks
+// run one at a time per process, and a second pool would only compete for the same cores.
+void use_threads(int threads);
+
+std::string torch_version();
+
+}  // namespace gridfold::worker
