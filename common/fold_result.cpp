@@ -12,7 +12,6 @@ namespace gridfold {
 namespace {
 
 // Bumped whenever a reader of the previous layout would misread a new file.
-constexpr std::int64_t kSchemaVersion = 1;
 
 // The metric names of a target are whatever metrics.hpp produced, so the reader lists the
 // attributes instead of expecting a fixed set.
@@ -48,7 +47,7 @@ void write_contents(const h5::File& file, const FoldResult& r) {
         r.config_id, r.outer_fold, r.inner_fold, r.truth.size(), r.prediction.size(), rows, targets));
   }
 
-  file.set_attr("schema_version", kSchemaVersion);
+  file.set_attr("schema_version", kFoldResultSchemaVersion);
   file.set_attr("experiment", r.experiment);
   file.set_attr("config_id", r.config_id);
   file.set_attr("config_index", static_cast<std::int64_t>(r.config_index));
@@ -117,9 +116,9 @@ FoldResult read_contents(const h5::File& file) {
                                 file.path()));
   }
   const std::int64_t version = file.attr_int("schema_version");
-  if (version != kSchemaVersion) {
+  if (version != kFoldResultSchemaVersion) {
     throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads version {}",
-                                file.path(), version, kSchemaVersion));
+                                file.path(), version, kFoldResultSchemaVersion));
   }
 
   FoldResult r;

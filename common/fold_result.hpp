@@ -49,6 +49,10 @@ struct FoldResult {
   Provenance provenance;
 };
 
+// The layout version written into every result; readers refuse other versions.
+// 2 added provenance/slurm_node.
+inline constexpr std::int64_t kFoldResultSchemaVersion = 2;
+
 // Writes atomically (temporary name, flush, fsync, rename).
 void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result);
 FoldResult read_fold_result(const std::filesystem::path& file);

@@ -5,12 +5,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/fold_result.hpp"
 #include "common/hdf5.hpp"
 
 namespace gridfold {
 namespace {
 
-constexpr std::int64_t kSchemaVersion = 1;  // the version fold_result.cpp writes
 
 // Opens images with one file-access property list per thread, whose callbacks let HDF5's
 // in-memory driver read the caller's buffer where it is. h5::File::open_image creates a
@@ -19,8 +19,7 @@ constexpr std::int64_t kSchemaVersion = 1;  // the version fold_result.cpp write
 class ImageOpener {
  public:
   ImageOpener() {
-    // A thread-safe HDF5 keeps its error-printing switch per thread; errors become exceptions.
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    h5::silence_library_errors();
     fapl_ = h5::Handle(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
     H5FD_file_image_callbacks_t callbacks{&ImageOpener::allocate, &ImageOpener::copy,    &ImageOpener::reallocate,
                                           &ImageOpener::release,  &ImageOpener::share,   &ImageOpener::unshare,
@@ -80,9 +79,9 @@ FoldScores read_fold_scores_image(const void* data, std::size_t size, const std:
     throw h5::Error(fmt::format("{} is an incomplete fold result (no completion marker); rerun its task", name));
   }
   const std::int64_t version = file.attr_int("schema_version");
-  if (version != kSchemaVersion) {
+  if (version != kFoldResultSchemaVersion) {
     throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads version {}", name, version,
-                                kSchemaVersion));
+                                kFoldResultSchemaVersion));
   }
   FoldScores s;
   s.config_id = file.attr_string("config_id");

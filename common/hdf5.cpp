@@ -2,16 +2,9 @@
 
 #include <fmt/format.h>
 
-#include <mutex>
 
 namespace gridfold::h5 {
 namespace {
-
-// HDF5 prints its own error stacks to stderr by default; gridfold reports errors itself.
-void silence_library_errors() {
-  static std::once_flag once;
-  std::call_once(once, [] { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); });
-}
 
 hid_t check(hid_t id, const std::string& what) {
   if (id < 0) throw Error(what);
@@ -140,6 +133,14 @@ std::string child_path(const Node& parent, const std::string& name) {
 }
 
 }  // namespace
+
+void silence_library_errors() {
+  thread_local bool silenced = false;
+  if (!silenced) {
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+    silenced = true;
+  }
+}
 
 Handle::Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
 Handle::Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }

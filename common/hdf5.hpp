@@ -17,6 +17,11 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// HDF5 prints its own error stacks to stderr by default; gridfold reports errors itself.
+// The thread-safe HDF5 keeps this switch per thread: every thread that calls HDF5 directly
+// calls this first (File's functions do).
+void silence_library_errors();
+
 // Owns one hid_t and closes it with the matching H5*close.
 class Handle {
  public:

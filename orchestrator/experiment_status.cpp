@@ -14,7 +14,7 @@
 
 #include "common/archive_catalog.hpp"
 #include "common/plan.hpp"
-#include "orchestrator/result_inventory.hpp"
+#include "common/result_inventory.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <hdf5.h>
 
 #include <algorithm>
 #include <atomic>
@@ -125,9 +124,6 @@ class CompletenessChecker {
   static constexpr std::uint8_t kUnchecked = 0, kComplete = 1, kIncomplete = 2;
 
   void run() {
-    // A thread-safe HDF5 keeps its error-printing switch per thread, and an incomplete file is
-    // an expected outcome here, not an error to print.
-    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
     for (std::size_t i = 0; i < files_.size() && !stop_; ++i) {
       const bool complete = !files_[i].is_result || is_complete_fold_result(files_[i].path);
       state_[i].store(complete ? kComplete : kIncomplete);

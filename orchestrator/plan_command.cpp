@@ -10,7 +10,7 @@
 #include "common/experiment_layout.hpp"
 #include "common/text_file.hpp"
 #include "common/archive_catalog.hpp"
-#include "orchestrator/result_inventory.hpp"
+#include "common/result_inventory.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;

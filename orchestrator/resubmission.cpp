@@ -8,7 +8,7 @@
 #include "common/archive_catalog.hpp"
 #include "common/plan.hpp"
 #include "orchestrator/experiment_status.hpp"
-#include "orchestrator/result_inventory.hpp"
+#include "common/result_inventory.hpp"
 
 namespace gridfold {
 

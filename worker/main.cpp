@@ -12,8 +12,10 @@
 #include <optional>
 #include <vector>
 
+#include "common/archive_catalog.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/plan.hpp"
+#include "common/result_inventory.hpp"
 #include "worker/task_farm.hpp"
 #include "worker/task_runner.hpp"
 
@@ -123,9 +125,13 @@ int main(int argc, char** argv) {
   const ExperimentLayout layout(experiment);
   ExperimentPlan plan;
   std::vector<std::uint64_t> tasks;
+  std::vector<bool> finished;
   try {
     plan = read_plan(layout.plan());
     tasks = selected_tasks(selection, plan);
+    // Packing moves results into archives; a rerun element must not train those again.
+    const SpecDocument spec = SpecDocument::load(layout.spec(), plan.spec_dir);
+    finished = finished_tasks(layout, plan, archive_directory(layout, spec.base()));
   } catch (const std::exception& e) {
     print_line(stderr, fmt::format("{}gridfold-worker: {}: {}", rank_prefix, experiment.string(), e.what()));
     return kExitSetup;
@@ -139,6 +145,10 @@ int main(int argc, char** argv) {
   options.report = [&](const std::string& line) { print_line(stdout, rank_prefix + line); };
 
   const FarmTotals totals = run_task_farm(mpi, tasks, [&](std::uint64_t task) {
+    if (finished[task]) {
+      print_line(stdout, fmt::format("{}{}: skipped, its result already exists", rank_prefix, describe(plan, task)));
+      return true;
+    }
     const worker::TaskOutcome outcome = worker::run_task(layout, plan, task, options);
     const std::string prefix = rank_prefix + describe(plan, task);
     switch (outcome.status) {

@@ -1,4 +1,4 @@
-#include "orchestrator/result_inventory.hpp"
+#include "common/result_inventory.hpp"
 
 #include <unordered_map>
 
