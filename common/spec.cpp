@@ -461,7 +461,6 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
 
 OutputSpec parse_output(MapReader r, const ParseContext& ctx) {
   OutputSpec o;
-  r.read("scratch", [&](const Value& x) { o.scratch = as_path(x, ctx); });
   r.read("archive", [&](const Value& x) { o.archive = as_path(x, ctx); });
   r.read("compression", [&](const Value& x) { o.compression = as_enum(x, kCompressions); });
   r.read("archive_size_mb", [&](const Value& x) {

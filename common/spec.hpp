@@ -146,7 +146,6 @@ struct SlurmSpec {
 enum class Compression { zstd, gzip, none };
 
 struct OutputSpec {
-  std::filesystem::path scratch;  // empty = the experiment directory
   std::filesystem::path archive;  // empty = <experiment>/archives
   Compression compression = Compression::zstd;
   std::uint64_t archive_size_mb = 1024;
