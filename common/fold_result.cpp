@@ -11,8 +11,6 @@
 namespace gridfold {
 namespace {
 
-// Bumped whenever a reader of the previous layout would misread a new file.
-
 // The metric names of a target are whatever metrics.hpp produced, so the reader lists the
 // attributes instead of expecting a fixed set.
 std::vector<std::string> attribute_names(const h5::Node& node) {

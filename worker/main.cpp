@@ -149,8 +149,16 @@ int main(int argc, char** argv) {
       print_line(stdout, fmt::format("{}{}: skipped, its result already exists", rank_prefix, describe(plan, task)));
       return true;
     }
-    const worker::TaskOutcome outcome = worker::run_task(layout, plan, task, options);
     const std::string prefix = rank_prefix + describe(plan, task);
+    worker::TaskOutcome outcome;
+    try {
+      outcome = worker::run_task(layout, plan, task, options);
+    } catch (const std::exception& e) {
+      // run_task records training errors itself; this is its failure file failing to write
+      // (a full or read-only disk). The rank goes on: other tasks may still succeed.
+      print_line(stderr, fmt::format("{}: FAILED, and the failure could not be recorded: {}", prefix, e.what()));
+      return false;
+    }
     switch (outcome.status) {
       case worker::TaskOutcome::Status::trained:
         print_line(stdout, fmt::format("{}: done in {:.1f} s ({}) -> {}", prefix, outcome.seconds, outcome.message,

@@ -61,6 +61,10 @@ void check_training_spec(const TrainingSpec& t, const EncodedData& data) {
   if (t.crop_length > 0) {
     throw SpecError("training.crop_length is not supported by gridfold-worker yet; set it to 0");
   }
+  if (t.checkpoint_every > 0) {
+    throw SpecError("training.checkpoint_every is not supported by gridfold-worker yet (tasks restart from "
+                    "scratch when interrupted); set it to 0");
+  }
   if (t.balanced_sampling) {
     throw SpecError("training.balanced_sampling is not supported by gridfold-worker yet; use the targets' "
                     "pos_weight (binary) or the class-weighted loss instead");
