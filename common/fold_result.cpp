@@ -11,22 +11,6 @@
 namespace gridfold {
 namespace {
 
-// The metric names of a target are whatever metrics.hpp produced, so the reader lists the
-// attributes instead of expecting a fixed set.
-std::vector<std::string> attribute_names(const h5::Node& node) {
-  std::vector<std::string> names;
-  hsize_t position = 0;
-  const herr_t status = H5Aiterate2(
-      node.id(), H5_INDEX_NAME, H5_ITER_INC, &position,
-      [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
-        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-        return 0;
-      },
-      &names);
-  if (status < 0) throw h5::Error(fmt::format("cannot list the attributes of {}", node.path()));
-  return names;
-}
-
 // HDF5 would read a '/' in a group name as a path separator.
 void check_target_name(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
@@ -139,7 +123,7 @@ FoldResult read_contents(const h5::File& file) {
   for (const auto& target : metrics.children()) {
     const h5::Node group = metrics.group(target);
     MetricValues& out = r.metrics[target];
-    for (const auto& metric : attribute_names(group)) out[metric] = group.attr_double(metric);
+    for (const auto& metric : group.attribute_names()) out[metric] = group.attr_double(metric);
   }
 
   const h5::Node predictions = file.group("predictions");

@@ -55,21 +55,6 @@ class ImageOpener {
   const void* image_ = nullptr;
 };
 
-// The metric names of a target are attributes whose set depends on the task type.
-std::vector<std::string> attribute_names(const h5::Node& node) {
-  std::vector<std::string> names;
-  hsize_t position = 0;
-  const herr_t status = H5Aiterate2(
-      node.id(), H5_INDEX_NAME, H5_ITER_INC, &position,
-      [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
-        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
-        return 0;
-      },
-      &names);
-  if (status < 0) throw h5::Error(fmt::format("cannot list the attributes of {}", node.path()));
-  return names;
-}
-
 }  // namespace
 
 FoldScores read_fold_scores_image(const void* data, std::size_t size, const std::string& name) {
@@ -91,7 +76,7 @@ FoldScores read_fold_scores_image(const void* data, std::size_t size, const std:
   for (const auto& target : metrics.children()) {
     const h5::Node group = metrics.group(target);
     MetricValues& out = s.metrics[target];
-    for (const auto& metric : attribute_names(group)) out[metric] = group.attr_double(metric);
+    for (const auto& metric : group.attribute_names()) out[metric] = group.attr_double(metric);
   }
   return s;
 }

@@ -276,6 +276,20 @@ std::int64_t Node::attr_int(const std::string& name) const {
 
 bool Node::has_attr(const std::string& name) const { return H5Aexists(id(), name.c_str()) > 0; }
 
+std::vector<std::string> Node::attribute_names() const {
+  std::vector<std::string> names;
+  hsize_t position = 0;
+  const herr_t status = H5Aiterate2(
+      id(), H5_INDEX_NAME, H5_ITER_INC, &position,
+      [](hid_t, const char* name, const H5A_info_t*, void* out) -> herr_t {
+        static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+        return 0;
+      },
+      &names);
+  check_status(status, fmt::format("cannot list the attributes of {}", path_));
+  return names;
+}
+
 File File::create(const std::filesystem::path& path) {
   silence_library_errors();
   return File(Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),

@@ -83,6 +83,7 @@ class Node {
   double attr_double(const std::string& name) const;
   std::int64_t attr_int(const std::string& name) const;
   bool has_attr(const std::string& name) const;
+  std::vector<std::string> attribute_names() const;
 
  private:
   Handle h_;

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "common/atomic_file.hpp"
+#include "common/csv_text.hpp"
 #include "common/hdf5.hpp"
 
 namespace gridfold {
@@ -14,17 +15,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-// RFC 4180: quote fields holding separators, quotes or line breaks (YAML lists like "[64, 64]").
-std::string csv_field(std::string_view v) {
-  if (v.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(v);
-  std::string quoted = "\"";
-  for (const char c : v) {
-    if (c == '"') quoted += '"';
-    quoted += c;
-  }
-  return quoted + '"';
-}
 
 // Shortest round-trip decimal; an empty field for NaN, which pandas reads as NaN.
 std::string csv_number(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }

@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 
+#include "common/text_file.hpp"
 #include "common/archive.hpp"
 #include "common/checksum.hpp"
 #include "tests/temp_dir.hpp"
@@ -24,13 +25,6 @@ std::vector<std::byte> bytes_of(std::string_view s) {
 }
 
 std::string text_of(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 
@@ -130,14 +124,14 @@ TEST_CASE("GNU tar lists and extracts every archive", "[archive][tar]") {
     write_archive(file, compression, members);
     INFO(to_string(compression));
     REQUIRE(run(fmt::format("tar {} -tf {} > {}", flag, file.string(), (dir / "list").string())) == 0);
-    std::istringstream list(read_text(dir / "list"));
+    std::istringstream list(read_text_file(dir / "list"));
     std::map<std::string, std::string> listed;
     for (std::string line; std::getline(list, line);) listed[line] = members.count(line) ? members.at(line) : "?";
     CHECK(listed == members);
 
     fs::create_directories(dir / "out");
     REQUIRE(run(fmt::format("tar {} -xf {} -C {}", flag, file.string(), (dir / "out").string())) == 0);
-    for (const auto& [name, data] : members) CHECK(read_text(dir / "out" / name) == data);
+    for (const auto& [name, data] : members) CHECK(read_text_file(dir / "out" / name) == data);
   }
 }
 
@@ -148,7 +142,7 @@ TEST_CASE("a flipped byte in an archive is detected by every reader", "[archive]
     const fs::path file = dir / ("a" + archive_extension(compression));
     const ArchiveIndex index = write_archive(file, compression, members);
     const ArchiveFrame& frame = index.frames[1];
-    std::string bytes = read_text(file);
+    std::string bytes = read_text_file(file);
     bytes[frame.stored_offset + frame.stored_size / 2] ^= 0x20;
     write_text(file, bytes);
     INFO(to_string(compression));
@@ -169,7 +163,7 @@ TEST_CASE("a corrupt member names itself in the error", "[archive]") {
   TempDir dir;
   const fs::path file = dir / "a.tar";
   const ArchiveIndex index = write_archive(file, Compression::none, {{"results/c/outer000.h5", std::string(5000, 'q')}});
-  std::string bytes = read_text(file);
+  std::string bytes = read_text_file(file);
   bytes[index.members[0].offset + 100] = 'Q';
   write_text(file, bytes);
   CHECK_THROWS_WITH(read_archive(file, index, [](const ArchiveMember&, std::span<const std::byte>) {}),
@@ -194,7 +188,7 @@ TEST_CASE("an index listing an unsafe name is refused", "[archive][security]") {
   TempDir dir;
   const fs::path file = dir / "a.tar.zst";
   write_archive(file, Compression::zstd, {{"aa/evil", "payload"}});
-  const std::string text = read_text(index_path_for(file));
+  const std::string text = read_text_file(index_path_for(file));
   for (const std::string bad : {"../evil", "/tmp/evil"}) {
     std::string edited = text;
     edited.replace(edited.find("aa/evil"), 7, bad);
@@ -209,7 +203,7 @@ TEST_CASE("a tar header naming a path outside the archive is refused even when t
   TempDir dir;
   const fs::path file = dir / "a.tar";
   const ArchiveIndex index = write_archive(file, Compression::none, {{"aa/evil", "payload"}});
-  std::string tar = read_text(file);
+  std::string tar = read_text_file(file);
   REQUIRE(tar.compare(0, 7, "aa/evil") == 0);
   tar.replace(0, 7, "../evil");
   fix_tar_header_checksum(tar, 0);
@@ -222,7 +216,7 @@ TEST_CASE("a truncated archive or index is an error, not a short read", "[archiv
   TempDir dir;
   const fs::path file = dir / "a.tar.zst";
   const ArchiveIndex index = write_archive(file, Compression::zstd, sample_members());
-  const std::string index_text = read_text(index_path_for(file));
+  const std::string index_text = read_text_file(index_path_for(file));
   write_text(index_path_for(file), index_text.substr(0, index_text.size() / 2));
   CHECK_THROWS_AS(read_index(index_path_for(file)), ArchiveError);
 

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/text_file.hpp"
 #include "common/archive.hpp"
 #include "orchestrator/harvest_command.hpp"
 #include "orchestrator/harvest_statistics.hpp"
@@ -40,13 +41,6 @@ resampling:
 )";
 
 const fs::path kGridfold = fs::path(GRIDFOLD_BINARY_DIR) / "bin" / "gridfold";
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 HarvestSummary harvest(const TestExperiment& e, const fs::path& out, const std::string& metric = "") {
   HarvestOptions o;
@@ -225,7 +219,7 @@ print("ok")
   const std::string command = fmt::format("/usr/bin/python3 {} {} {} > {} 2>&1", script, e.layout().root().string(),
                                           (dir / "out").string(), (dir / "python.txt").string());
   const int rc = std::system(command.c_str());
-  INFO(read_text(dir / "python.txt"));
+  INFO(read_text_file(dir / "python.txt"));
   CHECK(rc == 0);
 }
 
@@ -240,7 +234,7 @@ TEST_CASE("harvest from archives gives the same tables as harvest from the loose
   CHECK(archived.report.archived == 48);
   for (const char* file : {"configs.csv", "nested.csv", "predictions.csv"}) {
     INFO(file);
-    CHECK(read_text(dir / "archived" / file) == read_text(dir / "loose" / file));
+    CHECK(read_text_file(dir / "archived" / file) == read_text_file(dir / "loose" / file));
   }
 }
 
@@ -260,8 +254,8 @@ TEST_CASE("a result both loose and archived counts once, and the newest copy win
   const HarvestSummary rerun_archived = harvest(e, dir / "rerun-archived");
   CHECK(rerun_archived.report.superseded == 1);
   CHECK(rerun_archived.report.outer_results + rerun_archived.report.inner_results == 48);
-  CHECK(read_text(dir / "rerun-archived/configs.csv") == read_text(dir / "rerun-loose/configs.csv"));
-  CHECK(read_text(dir / "rerun-archived/configs.csv") != read_text(dir / "both/configs.csv"));
+  CHECK(read_text_file(dir / "rerun-archived/configs.csv") == read_text_file(dir / "rerun-loose/configs.csv"));
+  CHECK(read_text_file(dir / "rerun-archived/configs.csv") != read_text_file(dir / "both/configs.csv"));
 }
 
 TEST_CASE("per-sample predictions average over the repeated resamples that tested the sample", "[harvest]") {
@@ -364,11 +358,11 @@ TEST_CASE("gridfold harvest --json prints the summary; an experiment without res
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   };
   CHECK(run(e.layout().root().string()) == 3);
-  CHECK_THAT(read_text(dir / "out.txt"), Catch::Contains("has no fold results"));
+  CHECK_THAT(read_text_file(dir / "out.txt"), Catch::Contains("has no fold results"));
 
   e.write_all_results();
   REQUIRE(run("--json " + e.layout().root().string()) == 0);
-  const auto j = nlohmann::json::parse(read_text(dir / "out.txt"));
+  const auto j = nlohmann::json::parse(read_text_file(dir / "out.txt"));
   CHECK(j["results"]["outer"] == 12);
   CHECK(j["targets"][0]["metric"] == "r2");
   CHECK(j["files"].size() == 5);

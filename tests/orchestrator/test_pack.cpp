@@ -20,6 +20,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/text_file.hpp"
 #include "common/archive.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/checksum.hpp"
@@ -96,13 +97,6 @@ void check_nothing_lost(const ExperimentLayout& layout, const Checksums& origina
     const bool packed = archived.count(name) && archived.at(name) == checksum;
     if (!kept && !packed) FAIL_CHECK(name << " was lost");
   }
-}
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 int run_gridfold(const std::string& arguments, const fs::path& output) {
@@ -225,7 +219,7 @@ TEST_CASE("archives are split by the size target and GNU tar reads each", "[pack
   for (const PackedArchive& a : s.archives) {
     const std::string command = fmt::format("tar --zstd -tf {} > {}", a.file.string(), (dir / "list").string());
     REQUIRE(std::system(command.c_str()) == 0);
-    std::istringstream list(read_text(dir / "list"));
+    std::istringstream list(read_text_file(dir / "list"));
     for (std::string line; std::getline(list, line);) listed += originals.count(line);
   }
   CHECK(listed == originals.size());
@@ -249,7 +243,7 @@ TEST_CASE("a second packer on the same experiment is refused with a clear messag
   const ExperimentLock held(e.layout().root() / ".pack.lock", "gridfold pack");
   CHECK_THROWS_AS(pack_experiment(options_for(e)), ExperimentBusy);
   CHECK(run_gridfold("pack " + e.layout().root().string(), dir / "out") == 6);
-  CHECK_THAT(read_text(dir / "out"), Catch::Contains("another gridfold pack is running"));
+  CHECK_THAT(read_text_file(dir / "out"), Catch::Contains("another gridfold pack is running"));
   CHECK(loose_files(e.layout()).size() == 36);
 }
 
@@ -297,7 +291,7 @@ TEST_CASE("pack --json reports what it archived", "[pack]") {
   const TestExperiment e(dir / "exp", kSpec, 40);
   e.write_all_results();
   REQUIRE(run_gridfold("pack --json " + e.layout().root().string(), dir / "out.json") == 0);
-  const auto j = nlohmann::json::parse(read_text(dir / "out.json"));
+  const auto j = nlohmann::json::parse(read_text_file(dir / "out.json"));
   CHECK(j["results"] == 36);
   CHECK(j["originals_removed"] == 36);
   CHECK(j["compression"] == "zstd");

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/text_file.hpp"
 #include "common/metrics.hpp"
 #include "orchestrator/base64.hpp"
 #include "orchestrator/classification_curves.hpp"
@@ -46,13 +47,6 @@ resampling:
 )";
 
 const fs::path kGridfold = fs::path(GRIDFOLD_BINARY_DIR) / "bin" / "gridfold";
-
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Deterministic results as the worker writes them: the error shrinks with the config index
 // and changes with fold and sample; a learning curve of a dozen epochs that differs by fold.
@@ -129,7 +123,7 @@ struct PngSize {
 
 // Signature, then the IHDR chunk that must come first: its width and height.
 PngSize png_size(const fs::path& file) {
-  const std::string bytes = read_text(file);
+  const std::string bytes = read_text_file(file);
   REQUIRE(bytes.size() > 24);
   REQUIRE(bytes.substr(0, 8) == std::string("\x89PNG\r\n\x1a\n", 8));
   REQUIRE(bytes.substr(12, 4) == "IHDR");
@@ -189,11 +183,11 @@ void check_links(const fs::path& page, const std::vector<std::string>& targets, 
 }
 
 void check_page_links(const ReportSummary& s) {
-  const std::string html = read_text(s.index_html);
+  const std::string html = read_text_file(s.index_html);
   std::vector<std::string> html_links = link_targets(html, "href=\"", "\"");
   for (auto& src : link_targets(html, "src=\"", "\"")) html_links.push_back(std::move(src));
   check_links(s.index_html, html_links, s.figures);
-  check_links(s.summary_md, link_targets(read_text(s.summary_md), "](<", ">)"), s.figures);
+  check_links(s.summary_md, link_targets(read_text_file(s.summary_md), "](<", ">)"), s.figures);
 }
 
 std::set<std::string> stems(const ReportSummary& s) {
@@ -225,12 +219,12 @@ TEST_CASE("a regression report plots predictions, learning curves and each grid 
   check_plots(s);
   check_page_links(s);
 
-  const std::string md = read_text(s.summary_md);
+  const std::string md = read_text_file(s.summary_md);
   CHECK(md.find("report\\_regression") != std::string::npos);
   CHECK(md.find("Nested estimate") != std::string::npos);
   CHECK(md.find("Best config: ") != std::string::npos);
   CHECK(md.find("- tasks: 48") != std::string::npos);  // 4 configs x 4 outer x (1 + 2 inner)
-  const std::string html = read_text(s.index_html);
+  const std::string html = read_text_file(s.index_html);
   CHECK(html.find("[64, 64]") != std::string::npos);
   CHECK(fs::is_regular_file(s.out_dir / "harvest" / "configs.csv"));
 }
@@ -249,7 +243,7 @@ TEST_CASE("a binary classification report draws ROC, precision-recall and confus
   }
   check_plots(s);
   check_page_links(s);
-  CHECK(read_text(s.summary_md).find("ranked by auroc") != std::string::npos);
+  CHECK(read_text_file(s.summary_md).find("ranked by auroc") != std::string::npos);
 }
 
 TEST_CASE("report on the command line prints the page's path, or its files as JSON", "[report]") {
@@ -263,13 +257,13 @@ TEST_CASE("report on the command line prints the page's path, or its files as JS
     return std::system(command.c_str());
   };
   REQUIRE(run("") == 0);
-  const std::string text = read_text(out);
+  const std::string text = read_text_file(out);
   const std::string last_line = (e.layout().root() / "report" / "index.html").string() + "\n";
   CHECK(text.size() >= last_line.size());
   CHECK(text.substr(text.size() - last_line.size()) == last_line);
 
   REQUIRE(run("--json --out " + (dir / "r2").string()) == 0);
-  const nlohmann::json j = nlohmann::json::parse(read_text(out));
+  const nlohmann::json j = nlohmann::json::parse(read_text_file(out));
   CHECK(j["index_html"] == (dir / "r2" / "index.html").string());
   for (const auto& f : j["files"]) CHECK(fs::is_regular_file(f.get<std::string>()));
 
