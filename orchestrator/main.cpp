@@ -277,6 +277,19 @@ void add_prepare(CLI::App& app, int& exit_code) {
   add_prepare_gtf_windows(*prepare, exit_code);
 }
 
+template <typename... Errors>
+bool is_one_of(const std::exception& e) {
+  return ((dynamic_cast<const Errors*>(&e) != nullptr) || ...);
+}
+
+// What kind of failure an exception is, as the exit codes of docs/cli.md tell scripts.
+int exit_code_of(const std::exception& e) {
+  if (is_one_of<SpecError, DataError, TemplateError, HarvestError, ArchiveError, h5::Error>(e)) return kExitBadInput;
+  if (is_one_of<SlurmError>(e)) return kExitCluster;
+  if (is_one_of<ExperimentBusy>(e)) return kExitBusy;
+  return kExitInternal;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -299,33 +312,9 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
-  } catch (const gridfold::SpecError& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBadInput;
-  } catch (const gridfold::DataError& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBadInput;
-  } catch (const gridfold::TemplateError& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBadInput;
-  } catch (const gridfold::SlurmError& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitCluster;
-  } catch (const gridfold::ExperimentBusy& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBusy;
-  } catch (const gridfold::HarvestError& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBadInput;
-  } catch (const gridfold::ArchiveError& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBadInput;
-  } catch (const gridfold::h5::Error& e) {
-    fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitBadInput;
   } catch (const std::exception& e) {
     fmt::print(stderr, "gridfold: error: {}\n", e.what());
-    return kExitInternal;
+    return exit_code_of(e);
   }
   return exit_code;
 }
