@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -87,6 +88,10 @@ std::string describe(const ExperimentPlan& plan, std::size_t task) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The job templates pass on SLURM's USR1, sent shortly before the time limit. Until the
+  // worker can checkpoint, a task can only run on: the element then ends as TIMEOUT, which
+  // says what happened, instead of dying early of the signal as a plain FAILED.
+  std::signal(SIGUSR1, SIG_IGN);
   const MpiSession mpi(argc, argv);
   CLI::App app{"gridfold-worker: train tasks of a planned gridfold experiment"};
   app.set_version_flag("--version", std::string("gridfold-worker ") + GRIDFOLD_VERSION);
