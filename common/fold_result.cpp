@@ -163,6 +163,22 @@ FoldResult read_contents(const h5::File& file) {
 
 }  // namespace
 
+FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index) {
+  const Task& task = plan.tasks[task_index];
+  const Config& config = plan.configs[task.config];
+  FoldResult r;
+  r.experiment = plan.name;
+  r.config_id = config.id;
+  r.config_index = task.config;
+  r.outer_fold = task.outer_fold;
+  r.inner_fold = task.inner_fold;
+  r.task = task_index;
+  for (const auto& [path, value] : config.params) r.params.emplace_back(path, value.yaml);
+  const auto test = test_rows(plan, task);
+  r.sample_index.assign(test.begin(), test.end());
+  return r;
+}
+
 void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result) {
   write_atomically(final_path, [&](const std::filesystem::path& tmp) {
     const h5::File file = h5::File::create(tmp);

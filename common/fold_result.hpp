@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "common/plan.hpp"
 
 namespace gridfold {
 
@@ -48,6 +49,10 @@ struct FoldResult {
   std::uint64_t samples_trained = 0;
   Provenance provenance;
 };
+
+// A result that names its task: experiment, config, folds, task number, parameters, and the
+// test rows as sample_index. Its producer fills in the rest.
+FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index);
 
 // The layout version written into every result; readers refuse other versions.
 // 2 added provenance/slurm_node.

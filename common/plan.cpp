@@ -49,6 +49,16 @@ ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, cons
   return plan;
 }
 
+std::span<const std::uint32_t> test_rows(const ExperimentPlan& plan, const Task& task) {
+  if (task.inner_fold < 0) return plan.folds.outer_test[task.outer_fold];
+  return plan.folds.inner_test_of(task.outer_fold, static_cast<std::size_t>(task.inner_fold));
+}
+
+std::vector<std::uint32_t> train_rows(const ExperimentPlan& plan, const Task& task) {
+  if (task.inner_fold < 0) return plan.folds.outer_train(task.outer_fold);
+  return plan.folds.inner_train(task.outer_fold, static_cast<std::size_t>(task.inner_fold));
+}
+
 std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int outer_fold, int inner_fold) {
   const auto per_outer = static_cast<std::size_t>(1 + plan.folds.inner_count);
   return (static_cast<std::size_t>(config) * plan.folds.outer_count() + static_cast<std::size_t>(outer_fold)) * per_outer +

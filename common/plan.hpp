@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,10 @@ struct ExperimentPlan {
 ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
                          const std::vector<std::string>& strata,
                          const std::vector<std::string>& groups);
+
+// The rows a task trains and tests on: the outer fold's, or the inner fold's within it.
+std::span<const std::uint32_t> test_rows(const ExperimentPlan& plan, const Task& task);
+std::vector<std::uint32_t> train_rows(const ExperimentPlan& plan, const Task& task);
 
 // Index of a task in plan.tasks, by the ordering make_plan guarantees.
 std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int outer_fold, int inner_fold);

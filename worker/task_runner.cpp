@@ -121,21 +121,10 @@ std::string test_summary(const TrainingOutcome& outcome) {
   return fmt::format("{}", fmt::join(parts, ", "));
 }
 
-FoldResult fold_result(const ExperimentPlan& plan, std::size_t task_index, TrainingOutcome outcome,
-                       const std::vector<std::uint32_t>& test_rows) {
-  const Task& task = plan.tasks[task_index];
-  const Config& config = plan.configs[task.config];
-  FoldResult r;
-  r.experiment = plan.name;
-  r.config_id = config.id;
-  r.config_index = task.config;
-  r.outer_fold = task.outer_fold;
-  r.inner_fold = task.inner_fold;
-  r.task = task_index;
-  for (const auto& [path, value] : config.params) r.params.emplace_back(path, value.yaml);
+FoldResult fold_result(const ExperimentPlan& plan, std::size_t task_index, TrainingOutcome outcome) {
+  FoldResult r = result_of_task(plan, task_index);
   r.target_names = std::move(outcome.target_names);
   r.metrics = std::move(outcome.metrics);
-  r.sample_index = test_rows;
   r.truth = std::move(outcome.truth);
   r.prediction = std::move(outcome.prediction);
   r.history_step = std::move(outcome.history_step);
@@ -189,22 +178,15 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
                                   "since planning, plan the experiment again",
                                   spec.data.path.string(), data.size(), plan.sample_count));
     }
-    std::vector<std::uint32_t> train_rows, test_rows;
-    if (task.inner_fold < 0) {
-      train_rows = plan.folds.outer_train(task.outer_fold);
-      const auto test = plan.folds.outer_test[task.outer_fold];
-      test_rows.assign(test.begin(), test.end());
-    } else {
-      train_rows = plan.folds.inner_train(task.outer_fold, static_cast<std::size_t>(task.inner_fold));
-      const auto test = plan.folds.inner_test_of(task.outer_fold, static_cast<std::size_t>(task.inner_fold));
-      test_rows.assign(test.begin(), test.end());
-    }
+    const std::vector<std::uint32_t> train = train_rows(plan, task);
+    const auto test_span = test_rows(plan, task);
+    const std::vector<std::uint32_t> test(test_span.begin(), test_span.end());
 
     ProgressLines progress(options, prefix);
-    TrainingOutcome trained = train_and_evaluate(spec, data, train_rows, test_rows,
+    TrainingOutcome trained = train_and_evaluate(spec, data, train, test,
                                                  fold_seed(spec.training.seed, task), std::ref(progress));
     outcome.message = test_summary(trained);
-    FoldResult result = fold_result(plan, task_index, std::move(trained), test_rows);
+    FoldResult result = fold_result(plan, task_index, std::move(trained));
     result.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     result.provenance = {host_name(),
                          GRIDFOLD_VERSION,

@@ -37,17 +37,8 @@ class TestExperiment {
   // task write different values.
   FoldResult result(std::size_t task_number, double version = 0) const {
     const Task& task = plan_.tasks[task_number];
-    FoldResult r;
-    r.experiment = plan_.name;
-    r.config_id = plan_.configs[task.config].id;
-    r.config_index = task.config;
-    r.outer_fold = task.outer_fold;
-    r.inner_fold = task.inner_fold;
-    r.task = task_number;
-    for (const auto& [path, value] : plan_.configs[task.config].params) r.params.emplace_back(path, value.yaml);
-    const auto test = task.inner_fold < 0 ? plan_.folds.outer_test[task.outer_fold]
-                                          : plan_.folds.inner_test_of(task.outer_fold, task.inner_fold);
-    r.sample_index.assign(test.begin(), test.end());
+    FoldResult r = result_of_task(plan_, task_number);
+    const auto& test = r.sample_index;
     const std::size_t targets = spec_.data.targets.size();
     for (const auto& t : spec_.data.targets) r.target_names.push_back(t.name);
     r.truth.resize(test.size() * targets);

@@ -53,17 +53,8 @@ const fs::path kGridfold = fs::path(GRIDFOLD_BINARY_DIR) / "bin" / "gridfold";
 FoldResult synthetic_result(const TestExperiment& e, std::size_t task_number) {
   const ExperimentPlan& plan = e.plan();
   const Task& task = plan.tasks[task_number];
-  FoldResult r;
-  r.experiment = plan.name;
-  r.config_id = plan.configs[task.config].id;
-  r.config_index = task.config;
-  r.outer_fold = task.outer_fold;
-  r.inner_fold = task.inner_fold;
-  r.task = task_number;
-  for (const auto& [path, value] : plan.configs[task.config].params) r.params.emplace_back(path, value.yaml);
-  const auto test = task.inner_fold < 0 ? plan.folds.outer_test[task.outer_fold]
-                                        : plan.folds.inner_test_of(task.outer_fold, task.inner_fold);
-  r.sample_index.assign(test.begin(), test.end());
+  FoldResult r = result_of_task(plan, task_number);
+  const auto& test = r.sample_index;
   const auto& targets = e.spec().data.targets;
   for (const auto& t : targets) r.target_names.push_back(t.name);
   r.truth.resize(test.size() * targets.size());

@@ -58,18 +58,8 @@ double truth_of(std::uint32_t sample, std::size_t target, TaskType task) {
 FoldResult make_result(const ExperimentPlan& plan, const ExperimentSpec& spec, std::size_t task_number,
                        std::mt19937_64& rng) {
   const Task& task = plan.tasks[task_number];
-  const Config& config = plan.configs[task.config];
-  FoldResult r;
-  r.experiment = plan.name;
-  r.config_id = config.id;
-  r.config_index = task.config;
-  r.outer_fold = task.outer_fold;
-  r.inner_fold = task.inner_fold;
-  r.task = task_number;
-  for (const auto& [path, value] : config.params) r.params.emplace_back(path, value.yaml);
-  const auto test = task.inner_fold < 0 ? plan.folds.outer_test[task.outer_fold]
-                                        : plan.folds.inner_test_of(task.outer_fold, task.inner_fold);
-  r.sample_index.assign(test.begin(), test.end());
+  FoldResult r = result_of_task(plan, task_number);
+  const auto& test = r.sample_index;
   const double noise = 0.1 + 0.05 * static_cast<double>(task.config % 7);
   std::normal_distribution<double> normal(0.0, 1.0);
   const std::size_t targets = spec.data.targets.size();
