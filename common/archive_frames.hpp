@@ -1,4 +1,4 @@
-// Compression of one archive frame on its own, through libarchive's filters (an internal part
+// Compression of one archive frame on its own, with libzstd or libarchive's gzip filter (an internal part
 // of common/archive.hpp: the writer compresses frames, the readers decompress them).
 #pragma once
 
@@ -11,7 +11,7 @@
 
 namespace gridfold {
 
-// Replaces `stored` with one complete zstd frame (level 3) or gzip member (level 6) holding
+// Replaces `stored` with one complete zstd frame (level 3, 8 MiB window) or gzip member (level 6) holding
 // `raw`, or `raw` itself for Compression::none. The output buffers are the caller's so that it
 // can reuse them: fresh buffers of many MiB cost a page fault per 4 KiB.
 void compress_frame(Compression compression, std::span<const std::byte> raw, std::vector<std::byte>& stored);

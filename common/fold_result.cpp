@@ -19,6 +19,41 @@ void check_target_name(const std::string& name) {
   }
 }
 
+void write_position_labels(const h5::Node& parent, const PositionLabels& labels) {
+  check_target_name(labels.target);
+  const std::size_t cells = labels.rows() * labels.width;
+  if (labels.truth.size() != cells || labels.prediction.size() != cells) {
+    throw h5::Error(fmt::format("per-position labels of '{}' hold {} true and {} predicted classes, expected {} "
+                                "rows x {} positions",
+                                labels.target, labels.truth.size(), labels.prediction.size(), labels.rows(),
+                                labels.width));
+  }
+  const h5::Node group = parent.create_group(labels.target);
+  group.set_attr("tolerance", labels.tolerance);
+  group.write("classes", labels.classes);
+  group.write("length", labels.lengths);
+  group.write_matrix("truth", labels.truth, labels.rows(), labels.width);
+  group.write_matrix("prediction", labels.prediction, labels.rows(), labels.width);
+}
+
+PositionLabels read_position_labels(const h5::Node& parent, const std::string& target) {
+  const h5::Node group = parent.group(target);
+  PositionLabels labels;
+  labels.target = target;
+  labels.tolerance = group.attr_int("tolerance");
+  labels.classes = group.read_strings("classes");
+  labels.lengths = group.read_uint32("length");
+  const auto shape = group.shape("truth");
+  labels.width = shape.size() == 2 ? shape[1] : 0;
+  labels.truth = group.read_uint8("truth");
+  labels.prediction = group.read_uint8("prediction");
+  if (labels.truth.size() != labels.rows() * labels.width || labels.prediction.size() != labels.truth.size()) {
+    throw h5::Error(fmt::format("{}: positions/{} has {} lengths but truth and prediction of {} and {} values",
+                                parent.path(), target, labels.rows(), labels.truth.size(), labels.prediction.size()));
+  }
+  return labels;
+}
+
 void write_contents(const h5::File& file, const FoldResult& r) {
   const std::size_t targets = r.target_names.size();
   const std::size_t rows = r.sample_index.size();
@@ -60,6 +95,9 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   predictions.write_matrix("truth", r.truth, rows, targets);
   predictions.write_matrix("prediction", r.prediction, rows, targets);
 
+  const h5::Node positions = file.create_group("positions");
+  for (const PositionLabels& labels : r.positions) write_position_labels(positions, labels);
+
   const h5::Node history = file.create_group("history");
   history.write("step", r.history_step);
   history.write("epoch", r.history_epoch);
@@ -87,6 +125,8 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   provenance.set_attr("started_at", p.started_at);
   provenance.set_attr("finished_at", p.finished_at);
 
+  if (r.weights) write_model_weights(file.create_group("model"), *r.weights);
+
   // Last: a reader that sees the marker knows every object above was written.
   file.set_attr("complete", std::int64_t{1});
   file.flush();
@@ -98,9 +138,9 @@ FoldResult read_contents(const h5::File& file) {
                                 file.path()));
   }
   const std::int64_t version = file.attr_int("schema_version");
-  if (version != kFoldResultSchemaVersion) {
-    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads version {}",
-                                file.path(), version, kFoldResultSchemaVersion));
+  if (version < kOldestFoldResultSchemaVersion || version > kFoldResultSchemaVersion) {
+    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads versions {} to {}",
+                                file.path(), version, kOldestFoldResultSchemaVersion, kFoldResultSchemaVersion));
   }
 
   FoldResult r;
@@ -132,6 +172,11 @@ FoldResult read_contents(const h5::File& file) {
   r.truth = predictions.read_floats("truth");
   r.prediction = predictions.read_floats("prediction");
 
+  if (version >= 3) {
+    const h5::Node positions = file.group("positions");
+    for (const auto& target : positions.children()) r.positions.push_back(read_position_labels(positions, target));
+  }
+
   const h5::Node history = file.group("history");
   r.history_step = history.read_int64("step");
   r.history_epoch = history.read_doubles("epoch");
@@ -158,6 +203,7 @@ FoldResult read_contents(const h5::File& file) {
   p.mpi_size = static_cast<int>(provenance.attr_int("mpi_size"));
   p.started_at = provenance.attr_string("started_at");
   p.finished_at = provenance.attr_string("finished_at");
+  if (file.exists("model")) r.weights = read_model_weights(file.group("model"));
   return r;
 }
 

@@ -4,12 +4,15 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "common/model_file.hpp"
 #include "common/plan.hpp"
+#include "common/position_labels.hpp"
 
 namespace gridfold {
 
@@ -38,6 +41,8 @@ struct FoldResult {
   // Test-set predictions in original units: [sample][target], NaN where the truth is missing.
   std::vector<std::uint32_t> sample_index;  // dataset rows
   std::vector<float> truth, prediction;
+  // per_position targets (NaN in truth and prediction): their classes at every test position.
+  std::vector<PositionLabels> positions;
 
   // Learning curve: one entry per evaluation (per epoch unless eval_every is set).
   std::vector<std::int64_t> history_step;
@@ -48,15 +53,19 @@ struct FoldResult {
   double train_seconds = 0, eval_seconds = 0, total_seconds = 0;
   std::uint64_t samples_trained = 0;
   Provenance provenance;
+  // The trained network, kept only with output.save_models (for ensemble final models).
+  std::optional<ModelWeights> weights;
 };
 
 // A result that names its task: experiment, config, folds, task number, parameters, and the
 // test rows as sample_index. Its producer fills in the rest.
 FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index);
 
-// The layout version written into every result; readers refuse other versions.
-// 2 added provenance/slurm_node.
-inline constexpr std::int64_t kFoldResultSchemaVersion = 2;
+// The layout version written into every result; readers refuse versions they do not know.
+// 2 added provenance/slurm_node; 3 added /positions (per-position classes) and the optional
+// /model (output.save_models), and version 2 results still read, without them.
+inline constexpr std::int64_t kFoldResultSchemaVersion = 3;
+inline constexpr std::int64_t kOldestFoldResultSchemaVersion = 2;
 
 // Writes atomically (temporary name, flush, fsync, rename).
 void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result);

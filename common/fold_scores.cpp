@@ -64,9 +64,9 @@ FoldScores read_fold_scores_image(const void* data, std::size_t size, const std:
     throw h5::Error(fmt::format("{} is an incomplete fold result (no completion marker); rerun its task", name));
   }
   const std::int64_t version = file.attr_int("schema_version");
-  if (version != kFoldResultSchemaVersion) {
-    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads version {}", name, version,
-                                kFoldResultSchemaVersion));
+  if (version < kOldestFoldResultSchemaVersion || version > kFoldResultSchemaVersion) {
+    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads versions {} to {}", name,
+                                version, kOldestFoldResultSchemaVersion, kFoldResultSchemaVersion));
   }
   FoldScores s;
   s.config_id = file.attr_string("config_id");

@@ -24,6 +24,7 @@ template <> hid_t native_type<std::uint64_t>() { return H5T_NATIVE_UINT64; }
 template <> hid_t native_type<std::uint32_t>() { return H5T_NATIVE_UINT32; }
 template <> hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
 template <> hid_t native_type<std::int16_t>() { return H5T_NATIVE_INT16; }
+template <> hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
 
 Handle string_type() {
   Handle t(check(H5Tcopy(H5T_C_S1), "cannot create string type"), H5Tclose);
@@ -199,6 +200,12 @@ void Node::write_matrix(const std::string& n, const std::vector<float>& v, std::
   write_numbers(*this, n, v.data(), {rows, cols});
 }
 
+void Node::write_matrix(const std::string& n, const std::vector<std::uint8_t>& v, std::size_t rows,
+                        std::size_t cols) const {
+  if (v.size() != rows * cols) throw Error(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  write_numbers(*this, n, v.data(), {rows, cols});
+}
+
 void Node::write_matrix(const std::string& n, const std::vector<std::string>& v, std::size_t rows,
                         std::size_t cols) const {
   if (v.size() != rows * cols) throw Error(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
@@ -212,6 +219,7 @@ std::vector<std::uint64_t> Node::read_uint64(const std::string& n) const { retur
 std::vector<std::uint32_t> Node::read_uint32(const std::string& n) const { return read_numbers<std::uint32_t>(*this, n); }
 std::vector<std::int32_t> Node::read_int32(const std::string& n) const { return read_numbers<std::int32_t>(*this, n); }
 std::vector<std::int16_t> Node::read_int16(const std::string& n) const { return read_numbers<std::int16_t>(*this, n); }
+std::vector<std::uint8_t> Node::read_uint8(const std::string& n) const { return read_numbers<std::uint8_t>(*this, n); }
 
 std::vector<std::string> Node::read_strings(const std::string& n) const {
   Handle ds = open_dataset(*this, n);

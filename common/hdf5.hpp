@@ -62,6 +62,8 @@ class Node {
   // 2-D row-major [rows][cols]
   void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows,
                     std::size_t cols) const;
+  void write_matrix(const std::string& name, const std::vector<std::uint8_t>& v, std::size_t rows,
+                    std::size_t cols) const;
   void write_matrix(const std::string& name, const std::vector<std::string>& v, std::size_t rows,
                     std::size_t cols) const;
 
@@ -72,6 +74,7 @@ class Node {
   std::vector<std::uint32_t> read_uint32(const std::string& name) const;
   std::vector<std::int32_t> read_int32(const std::string& name) const;
   std::vector<std::int16_t> read_int16(const std::string& name) const;
+  std::vector<std::uint8_t> read_uint8(const std::string& name) const;
   std::vector<std::string> read_strings(const std::string& name) const;
   // Shape of a dataset (1 or 2 entries).
   std::vector<std::size_t> shape(const std::string& name) const;

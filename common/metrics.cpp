@@ -164,31 +164,35 @@ std::vector<std::size_t> positive_positions(std::span<const std::uint8_t> flags)
 
 std::size_t distance(std::size_t a, std::size_t b) { return a > b ? a - b : b - a; }
 
+}  // namespace
+
 // Predicted positives, left to right, each take the nearest unmatched true positive within
 // `tolerance`; at equal distance the earlier one, a fixed rule so that scores reproduce.
-std::size_t count_greedy_matches(const std::vector<std::size_t>& truth, const std::vector<std::size_t>& predicted,
-                                 std::size_t tolerance) {
-  std::vector<bool> matched(truth.size(), false);
-  std::size_t matches = 0;
-  for (const std::size_t position : predicted) {
+BoundaryMatching match_boundaries(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
+                                  std::size_t tolerance) {
+  BoundaryMatching m;
+  m.truth = positive_positions(truth);
+  m.predicted = positive_positions(predicted);
+  m.truth_matched.assign(m.truth.size(), false);
+  m.predicted_matched.assign(m.predicted.size(), false);
+  for (std::size_t p = 0; p < m.predicted.size(); ++p) {
+    const std::size_t position = m.predicted[p];
     const std::size_t lowest = position > tolerance ? position - tolerance : 0;
-    std::size_t best = truth.size();
+    std::size_t best = m.truth.size();
     // Every candidate from `lowest` on is at or after position - tolerance, so the scan
     // stops at the first one too far to the right.
-    for (auto candidate = std::lower_bound(truth.begin(), truth.end(), lowest);
-         candidate != truth.end() && distance(*candidate, position) <= tolerance; ++candidate) {
-      const auto index = static_cast<std::size_t>(candidate - truth.begin());
-      if (matched[index]) continue;
-      if (best == truth.size() || distance(*candidate, position) < distance(truth[best], position)) best = index;
+    for (auto candidate = std::lower_bound(m.truth.begin(), m.truth.end(), lowest);
+         candidate != m.truth.end() && distance(*candidate, position) <= tolerance; ++candidate) {
+      const auto index = static_cast<std::size_t>(candidate - m.truth.begin());
+      if (m.truth_matched[index]) continue;
+      if (best == m.truth.size() || distance(*candidate, position) < distance(m.truth[best], position)) best = index;
     }
-    if (best == truth.size()) continue;
-    matched[best] = true;
-    ++matches;
+    if (best == m.truth.size()) continue;
+    m.truth_matched[best] = true;
+    m.predicted_matched[p] = true;
   }
-  return matches;
+  return m;
 }
-
-}  // namespace
 
 MetricValues regression_metrics(std::span<const double> truth, std::span<const double> prediction) {
   const KnownPairs pairs = known_pairs(truth, prediction);
@@ -285,11 +289,10 @@ MetricValues positional_f1(std::span<const std::uint8_t> truth, std::span<const 
     throw std::invalid_argument(fmt::format("positional F1 needs one prediction per position, got {} and {}",
                                             truth.size(), predicted.size()));
   }
-  const std::vector<std::size_t> true_positions = positive_positions(truth);
-  const std::vector<std::size_t> predicted_positions = positive_positions(predicted);
-  const auto matched = static_cast<double>(count_greedy_matches(true_positions, predicted_positions, tolerance));
-  const auto true_count = static_cast<double>(true_positions.size());
-  const auto predicted_count = static_cast<double>(predicted_positions.size());
+  const BoundaryMatching m = match_boundaries(truth, predicted, tolerance);
+  const auto matched = static_cast<double>(std::count(m.truth_matched.begin(), m.truth_matched.end(), true));
+  const auto true_count = static_cast<double>(m.truth.size());
+  const auto predicted_count = static_cast<double>(m.predicted.size());
   // 2 matched / (predicted + true) equals 2PR / (P + R) and stays defined (0) when only one
   // side is empty; with no positives on either side there is nothing to score, so NaN.
   return {

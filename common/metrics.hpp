@@ -8,6 +8,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <vector>
 
 namespace gridfold {
 
@@ -32,6 +33,15 @@ MetricValues multiclass_metrics(std::span<const double> truth, std::span<const d
 // only when there are neither.
 MetricValues positional_f1(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
                            std::size_t tolerance);
+
+// The one-to-one matching behind positional_f1: the positions of the true and the predicted
+// positives (ascending), and which of them were matched.
+struct BoundaryMatching {
+  std::vector<std::size_t> truth, predicted;
+  std::vector<bool> truth_matched, predicted_matched;
+};
+BoundaryMatching match_boundaries(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
+                                  std::size_t tolerance);
 
 // The metric each task type is ranked by by default, and whether larger is better.
 bool larger_is_better(const std::string& metric);

@@ -51,6 +51,8 @@ const EnumName<Optimizer> kOptimizers[] = {
     {Optimizer::adam, "adam"}, {Optimizer::adamw, "adamw"}, {Optimizer::sgd, "sgd"}};
 const EnumName<Compression> kCompressions[] = {
     {Compression::zstd, "zstd"}, {Compression::gzip, "gzip"}, {Compression::none, "none"}};
+const EnumName<FinalModelStrategy> kStrategies[] = {
+    {FinalModelStrategy::refit, "refit"}, {FinalModelStrategy::ensemble, "ensemble"}};
 
 template <typename E, std::size_t N>
 std::string enum_name(const EnumName<E> (&table)[N], E value) {
@@ -279,12 +281,22 @@ TargetSpec parse_target(const Value& v, const ParseContext& ctx) {
   MapReader r(v, ctx);
   t.name = as_string(r.require("name"));
   r.read("task", [&](const Value& x) { t.task = as_enum(x, kTaskTypes); });
-  r.read("classes", [&](const Value& x) { t.classes = as_string_list(x, ctx); });
+  const std::optional<Value> classes = r.get("classes");
+  if (classes) t.classes = as_string_list(*classes, ctx);
   r.read("pos_weight", [&](const Value& x) { t.pos_weight = as_number(x, 0, kInf); });
   r.read("weight", [&](const Value& x) { t.weight = as_number(x, 0, kInf, true); });
+  const std::optional<Value> tolerance = r.get("tolerance");
+  if (tolerance) t.tolerance = static_cast<int>(as_integer(*tolerance, 0, 1000000));
   r.finish();
-  if (!t.classes.empty() && t.task != TaskType::multiclass) {
-    throw SpecError(fmt::format("{}: {}: 'classes' applies to multiclass targets only", v.where.str(), v.path));
+  if (!t.classes.empty() && t.task != TaskType::multiclass && t.task != TaskType::per_position) {
+    throw SpecError(fmt::format("{}: {}: 'classes' applies to multiclass and per_position targets only",
+                                v.where.str(), v.path));
+  }
+  if (t.task == TaskType::per_position && classes && (t.classes.size() < 2 || t.classes.size() > 10)) {
+    classes->fail("2 to 10 class names for a per_position target, one per label digit 0-9 (0 = background)");
+  }
+  if (tolerance && t.task != TaskType::per_position) {
+    tolerance->fail("no tolerance: it applies to per_position targets only");
   }
   return t;
 }
@@ -466,8 +478,27 @@ OutputSpec parse_output(MapReader r, const ParseContext& ctx) {
   r.read("archive_size_mb", [&](const Value& x) {
     o.archive_size_mb = static_cast<std::uint64_t>(as_integer(x, 1, 1 << 30));
   });
+  r.read("save_models", [&](const Value& x) { o.save_models = as_bool(x); });
   r.finish();
   return o;
+}
+
+FinalModelSpec parse_final_model(MapReader r, const std::vector<TargetSpec>& targets) {
+  FinalModelSpec f;
+  r.read("strategy", [&](const Value& x) { f.strategy = as_enum(x, kStrategies); });
+  r.read("target", [&](const Value& x) {
+    f.target = as_string(x);
+    std::vector<std::string> names;
+    for (const auto& t : targets) names.push_back(t.name);
+    if (std::find(names.begin(), names.end(), f.target) == names.end()) {
+      x.fail(fmt::format("one of the data targets: {}", join(names)));
+    }
+  });
+  r.read("metric", [&](const Value& x) {
+    f.metric = as_matching(x, std::regex(R"([A-Za-z0-9_]+)"), "a metric name such as r2, auroc or accuracy");
+  });
+  r.finish();
+  return f;
 }
 
 void check_grid_path(const Value& key_value, const std::string& path) {
@@ -584,6 +615,7 @@ ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   spec.resampling = parse_resampling(MapReader(r.require("resampling"), ctx), ctx);
   spec.slurm = parse_slurm(optional_section(r, "slurm"), ctx);
   spec.output = parse_output(optional_section(r, "output"), ctx);
+  spec.final_model = parse_final_model(optional_section(r, "final_model"), spec.data.targets);
   r.finish();
   if (spec.data.feature_columns.empty() && spec.model.family == ModelFamily::mlp) {
     throw SpecError(fmt::format("{}: model.family: mlp takes numeric inputs; set data.feature_columns",
@@ -632,7 +664,7 @@ SpecDocument SpecDocument::parse(const std::string& text, const std::string& nam
   impl->ctx = ParseContext{name, base_dir, nullptr, nullptr};
   if (!impl->root.IsMap()) {
     throw SpecError(fmt::format("{}: an experiment spec is a YAML mapping with name, data, model, training, "
-                                "grid, resampling, slurm and output",
+                                "grid, resampling, slurm, output and final_model",
                                 name));
   }
   impl->base = parse_spec(impl->root, impl->ctx);
@@ -685,5 +717,6 @@ std::string to_string(ModelFamily v) { return enum_name(kFamilies, v); }
 std::string to_string(Pooling v) { return enum_name(kPoolings, v); }
 std::string to_string(Optimizer v) { return enum_name(kOptimizers, v); }
 std::string to_string(Compression v) { return enum_name(kCompressions, v); }
+std::string to_string(FinalModelStrategy v) { return enum_name(kStrategies, v); }
 
 }  // namespace gridfold

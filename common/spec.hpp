@@ -47,9 +47,11 @@ enum class TaskType { regression, binary, multiclass, per_position };
 struct TargetSpec {
   std::string name;  // column in the data table
   TaskType task = TaskType::regression;
-  std::vector<std::string> classes;  // multiclass: label values in output order
+  std::vector<std::string> classes;  // multiclass: label values in output order; per_position:
+                                     // names of the label digits 0, 1, ... (0 = background)
   double pos_weight = 0.0;           // binary/per_position: 0 = derived from class balance
   double weight = 1.0;               // weight of this target's term in the total loss
+  int tolerance = 0;  // per_position: positions a predicted boundary may be off by and still count
 };
 
 struct DataSpec {
@@ -149,6 +151,16 @@ struct OutputSpec {
   std::filesystem::path archive;  // empty = <experiment>/archives
   Compression compression = Compression::zstd;
   std::uint64_t archive_size_mb = 1024;
+  bool save_models = false;  // fold results carry their trained weights (ensemble final models)
+};
+
+enum class FinalModelStrategy { refit, ensemble };
+
+// How `gridfold finalize` makes the one model that `gridfold predict` uses.
+struct FinalModelSpec {
+  FinalModelStrategy strategy = FinalModelStrategy::refit;
+  std::string target;  // configs are ranked on this target; empty = the first target
+  std::string metric;  // empty = harvest's default for the target's task
 };
 
 // One named group of grid axes; zip axes vary together, so all their lists have one length.
@@ -172,6 +184,7 @@ struct ExperimentSpec {
   ResamplingSpec resampling;
   SlurmSpec slurm;
   OutputSpec output;
+  FinalModelSpec final_model;
 };
 
 // A parsed spec file, able to resolve any grid configuration into a typed spec.
@@ -212,5 +225,6 @@ std::string to_string(ModelFamily);
 std::string to_string(Pooling);
 std::string to_string(Optimizer);
 std::string to_string(Compression);
+std::string to_string(FinalModelStrategy);
 
 }  // namespace gridfold

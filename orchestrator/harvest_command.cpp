@@ -22,16 +22,6 @@
 namespace gridfold {
 namespace {
 
-std::string default_metric(TaskType task) {
-  switch (task) {
-    case TaskType::regression: return "r2";
-    case TaskType::binary: return "auroc";
-    case TaskType::multiclass: return "accuracy";
-    case TaskType::per_position: return "f1";
-  }
-  throw std::logic_error("unknown task type");
-}
-
 // Results are found by name (pack, status and resubmission rely on it), so a file whose
 // content belongs to another task would be counted twice or in the wrong place.
 void check_name(const ExperimentLayout& layout, const std::string& name, const FoldScores& s) {
@@ -66,7 +56,11 @@ struct PredictionUse {
 // Result name -> the uses of its predictions.
 using PredictionUses = std::unordered_map<std::string, std::vector<PredictionUse>>;
 
-void add_predictions(PredictionTable& table, const FoldResult& result, const PredictionUse& use) {
+void add_predictions(PredictionTable& table, PositionProfiles& profiles, const FoldResult& result,
+                     const PredictionUse& use) {
+  for (const PositionLabels& labels : result.positions) {
+    if (labels.target == use.target) profiles.add(use.selection, use.config, labels);
+  }
   const auto& names = result.target_names;
   const auto column = std::find(names.begin(), names.end(), use.target);
   if (column == names.end()) return;
@@ -114,9 +108,10 @@ std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const Expe
 HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metric_option,
                               const std::vector<ScoredFold>& folds, const ExperimentPlan& plan,
                               const ExperimentLayout& layout, PredictionUses& uses) {
-  const std::string metric = metric_option.empty() ? default_metric(target.task) : metric_option;
+  const std::string metric = metric_option.empty() ? default_ranking_metric(target.task) : metric_option;
   check_metric(folds, target.name, metric);
-  HarvestTarget t{target.name, target.task, rank_configs(folds, plan.configs.size(), target.name, metric), {}};
+  HarvestTarget t{target.name, target.task, rank_configs(folds, plan.configs.size(), target.name, metric), {},
+                  target.tolerance};
   const auto& best = t.ranking.rows.front();
   if (best.metrics.count(metric) && !std::isnan(best.metrics.at(metric).mean)) {
     for (int f = 0; f < static_cast<int>(plan.folds.outer_count()); ++f) {
@@ -134,16 +129,19 @@ HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metri
   return t;
 }
 
-// Pass 2: reads the results in `uses` in full and tabulates their predictions.
-std::vector<PredictionTable::Row> read_predictions(const ResultStore& store, const PredictionUses& uses) {
+// Pass 2: reads the results in `uses` in full and tabulates their predictions, per sample and,
+// for per_position targets, along the window.
+void read_predictions(const ResultStore& store, const PredictionUses& uses, HarvestReport& r) {
   PredictionTable table;
+  PositionProfiles profiles;
   std::unordered_set<std::string> names;
   for (const auto& [name, list] : uses) names.insert(name);
   store.read(names, [&](const std::string& name, std::span<const std::byte> bytes) {
     const FoldResult result = read_fold_result_image(bytes.data(), bytes.size(), name);
-    for (const PredictionUse& u : uses.at(name)) add_predictions(table, result, u);
+    for (const PredictionUse& u : uses.at(name)) add_predictions(table, profiles, result, u);
   });
-  return table.rows();
+  r.predictions = table.rows();
+  r.positions = profiles.rows();
 }
 
 std::string format_stats(const std::string& metric, const Stats& s) {
@@ -152,6 +150,17 @@ std::string format_stats(const std::string& metric, const Stats& s) {
 }
 
 }  // namespace
+
+std::vector<TargetSpec> targets_of_configs(const SpecDocument& doc, const ExperimentPlan& plan) {
+  std::vector<TargetSpec> targets;
+  for (const auto& config : plan.configs) {
+    for (const TargetSpec& target : doc.resolve(config.params).data.targets) {
+      const bool known = std::any_of(targets.begin(), targets.end(), [&](const TargetSpec& t) { return t.name == target.name; });
+      if (!known) targets.push_back(target);
+    }
+  }
+  return targets;
+}
 
 HarvestSummary harvest_experiment(const HarvestOptions& o) {
   const auto started = std::chrono::steady_clock::now();
@@ -178,18 +187,20 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
                                    layout.root().string()));
   }
   PredictionUses uses;
-  for (const auto& target : spec.data.targets) {
+  const std::vector<TargetSpec> targets = targets_of_configs(doc, plan);
+  for (const auto& target : targets) {
     r.targets.push_back(evaluate_target(target, o.metric, folds, plan, layout, uses));
   }
   if (o.all_predictions) {
     for (const ScoredFold& f : folds) {
       if (f.inner_fold != -1) continue;
-      for (const auto& target : spec.data.targets) {
+      for (const auto& target : targets) {
+        if (!f.metrics.contains(target.name)) continue;
         uses[result_name(layout, plan.configs[f.config].id, f.outer_fold)].push_back({"config", target.name, f.config});
       }
     }
   }
-  r.predictions = read_predictions(store, uses);
+  read_predictions(store, uses, r);
 
   summary.out_dir = o.out.empty() ? layout.root() / "harvest" : o.out;
   summary.files = write_report(r, summary.out_dir);
@@ -204,8 +215,10 @@ std::string render_text(const HarvestSummary& summary) {
                                 r.archived);
   if (r.unplanned > 0) out += fmt::format("ignored     {} results of configs no longer in the plan\n", r.unplanned);
   for (const HarvestTarget& t : r.targets) {
-    out += fmt::format("target      {} ({}), ranked by {} ({} is better)\n", t.name, to_string(t.task), t.ranking.metric,
-                       t.ranking.larger_is_better ? "larger" : "smaller");
+    out += fmt::format("target      {} ({}), ranked by {} ({} is better){}\n", t.name, to_string(t.task),
+                       t.ranking.metric, t.ranking.larger_is_better ? "larger" : "smaller",
+                       t.task == TaskType::per_position ? fmt::format(", boundaries within {} positions", t.tolerance)
+                                                        : "");
     const auto& best = t.ranking.rows.front();
     const auto stats = best.metrics.find(t.ranking.metric);
     if (stats == best.metrics.end() || std::isnan(stats->second.mean)) {

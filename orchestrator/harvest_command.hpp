@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "common/plan.hpp"
+#include "common/spec.hpp"
 #include "orchestrator/harvest_report.hpp"
 
 namespace gridfold {
@@ -36,6 +38,10 @@ struct HarvestSummary {
 };
 
 HarvestSummary harvest_experiment(const HarvestOptions& options);
+
+// Every target some config trains, in order of first appearance: with a grid over
+// data.targets (one property per config) there are more than the base spec lists.
+std::vector<TargetSpec> targets_of_configs(const SpecDocument& doc, const ExperimentPlan& plan);
 
 std::string render_text(const HarvestSummary& summary);
 std::string render_json(const HarvestSummary& summary);

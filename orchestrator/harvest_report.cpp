@@ -105,6 +105,38 @@ std::string predictions_csv(const HarvestReport& r) {
   return out;
 }
 
+// The columns of positions.csv after the identifying ones, and their values.
+const std::vector<std::string> kPositionCounts{"positions", "truth", "predicted", "matched_truth", "matched_predicted"};
+const std::vector<std::string> kPositionScores{"precision", "recall", "f1", "density"};
+
+std::vector<std::uint64_t> position_counts(const BoundaryCounts& c) {
+  return {c.positions, c.truth, c.predicted, c.matched_truth, c.matched_predicted};
+}
+
+std::string positions_csv(const HarvestReport& r) {
+  std::vector<std::string> header{"selection", "target", "config_index", "config_id", "class", "class_name",
+                                  "tolerance", "start", "end"};
+  header.insert(header.end(), kPositionCounts.begin(), kPositionCounts.end());
+  header.insert(header.end(), kPositionScores.begin(), kPositionScores.end());
+  std::string out = csv_line(header);
+  for (const auto& p : r.positions) {
+    std::vector<std::string> f{p.selection,
+                               csv_field(p.target),
+                               p.config ? std::to_string(*p.config) : "",
+                               p.config ? r.configs[*p.config].id : "",
+                               std::to_string(p.class_index),
+                               csv_field(p.class_name),
+                               std::to_string(p.tolerance),
+                               std::to_string(p.start),
+                               std::to_string(p.end)};
+    for (const std::uint64_t v : position_counts(p.counts)) f.push_back(std::to_string(v));
+    const MetricValues scores = boundary_scores(p.counts);
+    for (const auto& name : kPositionScores) f.push_back(csv_number(scores.at(name)));
+    out += csv_line(f);
+  }
+  return out;
+}
+
 json stats_json(const Stats& s) {
   return {{"mean", s.mean}, {"std", s.sd}, {"min", s.min}, {"max", s.max}, {"count", s.count}};
 }
@@ -229,12 +261,47 @@ void write_predictions(const h5::File& f, const HarvestReport& r) {
   predictions.write("count", count);
 }
 
+void write_positions(const h5::File& f, const HarvestReport& r) {
+  std::vector<std::string> selection, target, config_id, class_name;
+  std::vector<std::int64_t> config_index, class_index, tolerance, start, end;
+  std::vector<std::vector<std::int64_t>> counts(kPositionCounts.size());
+  std::vector<std::vector<double>> scores(kPositionScores.size());
+  for (const auto& p : r.positions) {
+    selection.push_back(p.selection);
+    target.push_back(p.target);
+    config_index.push_back(p.config ? static_cast<std::int64_t>(*p.config) : -1);
+    config_id.push_back(p.config ? r.configs[*p.config].id : "");
+    class_index.push_back(static_cast<std::int64_t>(p.class_index));
+    class_name.push_back(p.class_name);
+    tolerance.push_back(p.tolerance);
+    start.push_back(static_cast<std::int64_t>(p.start));
+    end.push_back(static_cast<std::int64_t>(p.end));
+    const auto values = position_counts(p.counts);
+    for (std::size_t i = 0; i < values.size(); ++i) counts[i].push_back(static_cast<std::int64_t>(values[i]));
+    const MetricValues s = boundary_scores(p.counts);
+    for (std::size_t i = 0; i < kPositionScores.size(); ++i) scores[i].push_back(s.at(kPositionScores[i]));
+  }
+  const h5::Node positions = f.create_group("positions");
+  positions.write("selection", selection);
+  positions.write("target", target);
+  positions.write("config_index", config_index);
+  positions.write("config_id", config_id);
+  positions.write("class", class_index);
+  positions.write("class_name", class_name);
+  positions.write("tolerance", tolerance);
+  positions.write("start", start);
+  positions.write("end", end);
+  for (std::size_t i = 0; i < kPositionCounts.size(); ++i) positions.write(kPositionCounts[i], counts[i]);
+  for (std::size_t i = 0; i < kPositionScores.size(); ++i) positions.write(kPositionScores[i], scores[i]);
+}
+
 void write_best(const h5::File& f, const HarvestReport& r) {
   const h5::Node best = f.create_group("best");
   for (const HarvestTarget& t : r.targets) {
     const h5::Node g = best.create_group(t.name);
     g.set_attr("metric", t.ranking.metric);
     g.set_attr("larger_is_better", static_cast<std::int64_t>(t.ranking.larger_is_better));
+    if (t.task == TaskType::per_position) g.set_attr("tolerance", static_cast<std::int64_t>(t.tolerance));
     if (const auto* row = best_row(t.ranking)) {
       const Stats& s = row->metrics.at(t.ranking.metric);
       g.set_attr("config_index", static_cast<std::int64_t>(row->config));
@@ -260,6 +327,7 @@ void write_h5(const HarvestReport& r, const fs::path& file) {
     write_configs(f, r);
     write_nested(f, r);
     write_predictions(f, r);
+    write_positions(f, r);
     write_best(f, r);
     f.flush();
   });
@@ -298,6 +366,7 @@ std::string report_json(const HarvestReport& r) {
                        {"larger_is_better", t.ranking.larger_is_better},
                        {"best", best},
                        {"nested", nested}});
+    if (t.task == TaskType::per_position) targets.back()["tolerance"] = t.tolerance;
   }
   const json j{{"experiment", r.experiment},
                {"outer_folds", r.outer_folds},
@@ -318,6 +387,7 @@ std::vector<fs::path> write_report(const HarvestReport& r, const fs::path& dir) 
   const std::vector<std::pair<std::string, std::string>> texts{{"configs.csv", configs_csv(r)},
                                                                {"nested.csv", nested_csv(r)},
                                                                {"predictions.csv", predictions_csv(r)},
+                                                               {"positions.csv", positions_csv(r)},
                                                                {"best.json", report_json(r)}};
   std::vector<fs::path> written;
   for (const auto& [name, text] : texts) {

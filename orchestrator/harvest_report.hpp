@@ -1,5 +1,6 @@
 // What `gridfold harvest` found, and the files it is written to (schema in docs/harvest.md):
-// configs.csv, nested.csv, predictions.csv, best.json and harvest.h5, each written atomically.
+// configs.csv, nested.csv, predictions.csv, positions.csv, best.json and harvest.h5, each
+// written atomically.
 #pragma once
 
 #include <cstddef>
@@ -11,6 +12,7 @@
 #include "common/grid.hpp"
 #include "common/spec.hpp"
 #include "orchestrator/harvest_statistics.hpp"
+#include "orchestrator/position_profile.hpp"
 
 namespace gridfold {
 
@@ -19,6 +21,7 @@ struct HarvestTarget {
   TaskType task = TaskType::regression;
   ConfigRanking ranking;
   std::optional<NestedSelection> nested;  // when the plan has inner folds
+  int tolerance = 0;                      // per_position: of the boundary scores (spec data.targets[].tolerance)
 };
 
 struct HarvestReport {
@@ -33,6 +36,7 @@ struct HarvestReport {
   std::size_t unplanned = 0;   // results of configs the current plan no longer has
   std::vector<HarvestTarget> targets;
   std::vector<PredictionTable::Row> predictions;
+  std::vector<PositionProfiles::Row> positions;  // per_position targets: F1 along the window
 };
 
 // The summary as JSON: what best.json holds and `harvest --json` prints.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <tuple>
 
 namespace gridfold {
@@ -47,6 +48,16 @@ Stats summarize(std::span<const double> values) {
   return s;
 }
 
+std::string default_ranking_metric(TaskType task) {
+  switch (task) {
+    case TaskType::regression: return "r2";
+    case TaskType::binary: return "auroc";
+    case TaskType::multiclass: return "accuracy";
+    case TaskType::per_position: return "f1";
+  }
+  throw std::logic_error("unknown task type");
+}
+
 ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config_count, const std::string& target,
                            const std::string& metric) {
   ConfigRanking ranking{target, metric, larger_is_better(metric), {}};
@@ -60,6 +71,9 @@ ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config
     for (const auto& [name, value] : t->second) values[f.config][name].push_back(value);
   }
   for (std::uint32_t c = 0; c < config_count; ++c) {
+    // A config whose results lack the target does not train it (a grid over data.targets);
+    // one without results yet stays listed, unranked at the bottom.
+    if (outer_results[c] > 0 && values[c].empty()) continue;
     ConfigRanking::Row row{c, 0, outer_results[c], {}};
     for (const auto& [name, v] : values[c]) row.metrics[name] = summarize(v);
     ranking.rows.push_back(std::move(row));

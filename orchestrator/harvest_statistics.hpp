@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "common/spec.hpp"
 
 namespace gridfold {
 
@@ -48,6 +49,10 @@ struct ConfigRanking {
   bool larger_is_better = true;
   std::vector<Row> rows;  // in rank order, one per config
 };
+
+// The metric configs are ranked by when none is asked for: r2 (regression), auroc (binary),
+// accuracy (multiclass), f1 (per position).
+std::string default_ranking_metric(TaskType task);
 
 ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config_count, const std::string& target,
                            const std::string& metric);

@@ -20,12 +20,14 @@
 #include "orchestrator/exit_codes.hpp"
 #include "orchestrator/experiment_lock.hpp"
 #include "orchestrator/experiment_status.hpp"
+#include "orchestrator/finalize_command.hpp"
 #include "orchestrator/gtf_windows_command.hpp"
 #include "orchestrator/harvest_command.hpp"
 #include "orchestrator/local_run.hpp"
 #include "orchestrator/pack_command.hpp"
 #include "orchestrator/resubmission.hpp"
 #include "orchestrator/plan_command.hpp"
+#include "orchestrator/predict_command.hpp"
 #include "orchestrator/report_command.hpp"
 #include "orchestrator/script_template.hpp"
 #include "orchestrator/slurm_client.hpp"
@@ -205,6 +207,47 @@ void add_harvest(CLI::App& app, int& exit_code) {
   });
 }
 
+void add_finalize(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<FinalizeOptions>();
+  auto strategy = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand("finalize", "Make the model file of the best config (or --config) for predict");
+  cmd->add_option("experiment", options->experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
+  cmd->add_option("--out,-o", options->out, "Model file (default: EXPERIMENT/model.h5)");
+  cmd->add_option("--config", options->config, "Config id (default: the best by the ranking metric)");
+  cmd->add_option("--strategy", *strategy, "refit or ensemble (default: final_model.strategy)")
+      ->check(CLI::IsMember({"refit", "ensemble"}));
+  cmd->add_option("--target", options->target, "Target to rank configs by (default: final_model.target, else the first)");
+  cmd->add_option("--metric", options->metric,
+                  "Ranking metric (default: final_model.metric, else r2, auroc or accuracy by task type)");
+  cmd->add_option("--threads", options->threads, "refit: training threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([options, strategy, &exit_code] {
+    if (!strategy->empty()) {
+      options->strategy = *strategy == "refit" ? FinalModelStrategy::refit : FinalModelStrategy::ensemble;
+    }
+    std::cout << render_text(finalize_experiment(*options));
+    exit_code = kExitOk;
+  });
+}
+
+void add_predict(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<PredictOptions>();
+  CLI::App* cmd = app.add_subcommand("predict", "Predict new sequences with a model file made by finalize");
+  cmd->add_option("--model", options->model, "Model file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--input", options->input, "FASTA, or CSV/TSV with the model's sequence or feature columns")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out,-o", options->out, "CSV to write")->required();
+  cmd->add_option("--batch-size", options->batch_size, "Samples per forward pass")
+      ->check(CLI::PositiveNumber)
+      ->default_val(256);
+  cmd->add_option("--threads", options->threads, "Threads (default: all cores)")->check(CLI::PositiveNumber);
+  cmd->callback([options, &exit_code] {
+    predict_with_model(*options);
+    exit_code = kExitOk;
+  });
+}
+
 void add_report(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ReportOptions>();
   auto json = std::make_shared<bool>(false);
@@ -284,7 +327,10 @@ bool is_one_of(const std::exception& e) {
 
 // What kind of failure an exception is, as the exit codes of docs/cli.md tell scripts.
 int exit_code_of(const std::exception& e) {
-  if (is_one_of<SpecError, DataError, TemplateError, HarvestError, ArchiveError, h5::Error>(e)) return kExitBadInput;
+  if (const auto* worker = dynamic_cast<const WorkerError*>(&e)) return worker->exit_code;
+  if (is_one_of<SpecError, DataError, TemplateError, HarvestError, FinalizeError, ArchiveError, h5::Error>(e)) {
+    return kExitBadInput;
+  }
   if (is_one_of<SlurmError>(e)) return kExitCluster;
   if (is_one_of<ExperimentBusy>(e)) return kExitBusy;
   return kExitInternal;
@@ -306,6 +352,8 @@ int main(int argc, char** argv) {
   add_pack(app, exit_code);
   add_harvest(app, exit_code);
   add_report(app, exit_code);
+  add_finalize(app, exit_code);
+  add_predict(app, exit_code);
   add_prepare(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -164,11 +164,20 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t, cons
                                             plots));
       return;
     }
-    case TaskType::per_position:
-      section.notes.push_back(t.name +
-                              ": no F1 along the window: fold results of per-position targets carry only metrics "
-                              "over all positions, not per-position predictions.");
+    case TaskType::per_position: {
+      std::vector<PositionProfiles::Row> rows;
+      for (const auto& row : r.positions) {
+        if (row.selection == "best" && row.target == t.name) rows.push_back(row);
+      }
+      if (rows.empty()) {
+        section.notes.push_back(t.name + ": no F1 along the window: the best config's results hold no per-position "
+                                         "predictions (results written before result schema version 3).");
+        return;
+      }
+      section.figures.push_back(
+          draw_figure(position_f1_figure(names.take("f1-along-window", t.name), t.name, label, rows), plots));
       return;
+    }
   }
 }
 
@@ -211,11 +220,12 @@ ReportSummary make_report(const ReportOptions& o) {
   page.top = o.top;
   page.tables = harvest.files;
 
+  const std::vector<TargetSpec> targets = targets_of_configs(doc, plan);  // in r.targets' order
   for (std::size_t i = 0; i < r.targets.size(); ++i) {
     const HarvestTarget& t = r.targets[i];
     ReportSection section{fmt::format("Predictions of target {} ({})", t.name, to_string(t.task)), {}, {}};
     if (best_config(t)) {
-      add_prediction_figures(section, t, spec.data.targets[i], r, results_of(*best_config(t)), names, plots);
+      add_prediction_figures(section, t, targets[i], r, results_of(*best_config(t)), names, plots);
     } else {
       section.notes.push_back(t.name + ": no plots of predictions: no config has a defined " + t.ranking.metric +
                               " yet.");

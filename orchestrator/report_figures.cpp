@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
+#include <map>
 
+#include "common/boundary_tally.hpp"
 #include "common/metrics.hpp"
 
 namespace gridfold {
@@ -268,6 +271,54 @@ GnuplotFigure confusion_figure(const std::string& name, const std::string& targe
       "set palette defined (0 '#ffffff', 1 '#4a90c8')\nunset key\nset tics scale 0\n" +
       fmt::format("plot {0} using 1:2:3 with image, {0} using 1:2:(sprintf('%d', $4)) with labels font ',18'\n",
                   q(name + ".dat"));
+  return f;
+}
+
+GnuplotFigure position_f1_figure(const std::string& name, const std::string& target, const std::string& config_label,
+                                 std::span<const PositionProfiles::Row> rows) {
+  constexpr const char* kColours[] = {kBlue, kOrange, "#1b9e77", "#7570b3", "#e7298a", "#66a61e"};
+  std::map<std::size_t, std::vector<const PositionProfiles::Row*>> by_class;
+  for (const auto& row : rows) by_class[row.class_index].push_back(&row);
+  GnuplotFigure f;
+  f.name = name;
+  f.caption = fmt::format("{}: F1 along the window, {}", target, config_label);
+  std::vector<std::string> plots, totals;
+  std::int64_t tolerance = 0;
+  std::size_t end = 0;
+  for (const auto& [class_index, class_rows] : by_class) {
+    const std::string file = fmt::format("{}-class{}.dat", name, class_index);
+    std::string data = "# bin_start bin_end bin_centre f1 precision recall density_per_1000 true predicted\n";
+    BoundaryCounts total;
+    for (const auto* row : class_rows) {
+      const MetricValues s = boundary_scores(row->counts);
+      const auto field = [](double v) { return std::isnan(v) ? std::string("NaN") : fmt::format("{}", v); };
+      data += fmt::format("{} {} {} {} {} {} {} {} {}\n", row->start, row->end, 0.5 * static_cast<double>(row->start + row->end),
+                          field(s.at("f1")), field(s.at("precision")), field(s.at("recall")), field(s.at("density")),
+                          row->counts.truth, row->counts.predicted);
+      total += row->counts;
+      tolerance = row->tolerance;
+      end = std::max(end, row->end);
+    }
+    f.data.emplace_back(file, data);
+    const std::string& class_name = class_rows.front()->class_name;
+    const std::string colour = kColours[(class_index - 1) % std::size(kColours)];
+    totals.push_back(fmt::format("{} {:.3f}", class_name, boundary_scores(total).at("f1")));
+    plots.push_back(fmt::format("{} using 3:4 axes x1y1 with linespoints lw 2 pt 7 ps 0.6 lc rgb '{}' title {}",
+                                q(file), colour, q("F1 " + class_name)));
+    plots.push_back(fmt::format("{} using 3:7 axes x1y2 with lines dt 2 lw 1.2 lc rgb '{}' title {}", q(file), colour,
+                                q("true " + class_name + " per 1000 positions")));
+  }
+  f.commands = kStyle +
+               two_line_title(fmt::format("{}: F1 along the window (tolerance {} positions), {}", target, tolerance,
+                                          config_label),
+                              fmt::format("pooled over the outer folds: F1 {}", fmt::join(totals, ", "))) +
+               fmt::format("set xlabel 'position in the sequence'\nset ylabel 'F1 in the bin'\n"
+                           "set y2label 'true boundaries per 1000 positions'\nset ytics nomirror\nset y2tics\n"
+                           "set xrange [0:{}]\nset yrange [0:1.05]\nset y2range [0:*]\nset key top right\n"
+                           "set datafile missing 'NaN'\n",
+                           std::max<std::size_t>(end, 1)) +
+               (plots.empty() ? std::string("plot 0 title 'no boundary classes'\n")
+                              : "plot " + fmt::format("{}", fmt::join(plots, ", ")) + "\n");
   return f;
 }
 

@@ -49,4 +49,10 @@ GnuplotFigure confusion_figure(const std::string& name, const std::string& targe
                                const std::vector<std::vector<std::size_t>>& counts,
                                const std::vector<std::string>& class_names);
 
+// F1 at the target's tolerance along the window, one line per boundary class, from harvest's
+// positions rows of one selection and config (pooled over its outer folds), with the density of
+// true boundaries per 1000 positions on the right axis; the pooled F1 per class in the title.
+GnuplotFigure position_f1_figure(const std::string& name, const std::string& target, const std::string& config_label,
+                                 std::span<const PositionProfiles::Row> rows);
+
 }  // namespace gridfold

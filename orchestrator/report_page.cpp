@@ -64,7 +64,19 @@ Table ranked_table(const ReportPage& page, const HarvestTarget& t) {
   return table;
 }
 
-// One sentence on the best config, and one on the nested estimate when there is one.
+// The best config's boundary scores of a per_position target: overall and per class.
+std::string boundary_finding(const ConfigRanking::Row& best, int tolerance) {
+  std::vector<std::string> scores;
+  for (const auto& [metric, s] : best.metrics) {
+    const bool boundary = metric == "f1" || metric == "precision" || metric == "recall" || metric.starts_with("f1_") ||
+                          metric.starts_with("precision_") || metric.starts_with("recall_");
+    if (boundary) scores.push_back(fmt::format("{} {} ± {}", metric, number(s.mean), number(s.sd)));
+  }
+  return fmt::format("Boundaries within {} positions, best config: {}.", tolerance, fmt::join(scores, ", "));
+}
+
+// One sentence on the best config (two for a per_position target), and one on the nested
+// estimate when there is one.
 std::vector<std::string> target_findings(const HarvestReport& r, const HarvestTarget& t) {
   std::vector<std::string> out;
   const std::string& metric = t.ranking.metric;
@@ -77,6 +89,7 @@ std::vector<std::string> target_findings(const HarvestReport& r, const HarvestTa
     out.push_back(fmt::format("Best config: {} ({}), {}: {} {} ± {} over {} outer folds ({} is better).", best.config,
                               r.configs[best.config].id, config_params(r, best.config), metric, number(s.mean),
                               number(s.sd), s.count, t.ranking.larger_is_better ? "larger" : "smaller"));
+    if (t.task == TaskType::per_position) out.push_back(boundary_finding(best, t.tolerance));
   }
   if (t.nested) {
     const Stats& e = t.nested->estimate;

@@ -122,10 +122,17 @@ EncodedData::EncodedData(Dataset dataset, const DataSpec& spec) : impl_(std::mak
   }
   for (std::int64_t t = 0; t < targets; ++t) {
     const int width = d.heads[static_cast<std::size_t>(t)].width;
-    if (width < 2) continue;
+    const bool binary_positions = width == 1 && spec.targets[t].task == TaskType::per_position;
+    if (width < 2 && !binary_positions) continue;
     const torch::Tensor column = d.targets.select(1, t);
     const torch::Tensor present = column.masked_select(column.isnan().logical_not());
-    if (present.numel() > 0 && (present.min().item<float>() < 0 || present.max().item<float>() >= width)) {
+    if (present.numel() == 0) continue;
+    if (binary_positions && present.max().item<float>() > 1) {
+      throw DataError(fmt::format("per_position target '{}' has label digit {}, but without data.targets[].classes "
+                                  "its labels are 0/1; name its classes (e.g. classes: [other, start, end])",
+                                  spec.targets[t].name, present.max().item<float>()));
+    }
+    if (!binary_positions && (present.min().item<float>() < 0 || present.max().item<float>() >= width)) {
       throw DataError(fmt::format("target '{}' has class indices outside 0..{} (it lists {} classes)",
                                   spec.targets[t].name, width - 1, width));
     }

@@ -65,6 +65,33 @@ void FlatOptimizer::zero_grad() { state_->gradients.zero_(); }
 double FlatOptimizer::lr() const { return state_->lr; }
 void FlatOptimizer::set_lr(double lr) { state_->lr = lr; }
 
+void FlatOptimizer::save(torch::serialize::OutputArchive& archive, const std::string& prefix) const {
+  const State& s = *state_;
+  archive.write(prefix + "steps", c10::IValue(s.steps));
+  if (s.first_moment.defined()) archive.write(prefix + "first_moment", s.first_moment);
+  if (s.second_moment.defined()) archive.write(prefix + "second_moment", s.second_moment);
+  if (s.velocity.defined()) archive.write(prefix + "velocity", s.velocity);
+}
+
+void FlatOptimizer::load(torch::serialize::InputArchive& archive, const std::string& prefix) {
+  State& s = *state_;
+  c10::IValue steps;
+  archive.read(prefix + "steps", steps);
+  torch::NoGradGuard no_grad;
+  const auto restore = [&](const std::string& name, torch::Tensor& into) {
+    if (!into.defined()) return;
+    torch::Tensor saved;
+    archive.read(prefix + name, saved);
+    TORCH_CHECK(saved.sizes() == into.sizes(), "optimizer ", name, " has ", saved.numel(), " values, expected ",
+                into.numel());
+    into.copy_(saved);
+  };
+  restore("first_moment", s.first_moment);
+  restore("second_moment", s.second_moment);
+  restore("velocity", s.velocity);
+  s.steps = steps.toInt();
+}
+
 void FlatOptimizer::step() {
   State& s = *state_;
   torch::NoGradGuard no_grad;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "common/spec.hpp"
@@ -12,6 +13,10 @@
 namespace at {
 class Tensor;
 }
+namespace torch::serialize {
+class InputArchive;
+class OutputArchive;
+}  // namespace torch::serialize
 
 namespace gridfold::worker {
 
@@ -27,6 +32,12 @@ class FlatOptimizer {
   void step();
   double lr() const;
   void set_lr(double lr);
+
+  // The step count and moments under `prefix` (the parameter values belong to the network's
+  // own state): with them a restored training takes exactly the steps it would have taken.
+  void save(torch::serialize::OutputArchive& archive, const std::string& prefix) const;
+  // Throws c10::Error when the archive lacks them or their sizes differ from this optimizer's.
+  void load(torch::serialize::InputArchive& archive, const std::string& prefix);
 
  private:
   struct State;

@@ -111,6 +111,13 @@ MultitaskLoss::MultitaskLoss(const std::vector<OutputHead>& heads, const std::ve
         weight = positives > 0 && negatives > 0 ? negatives / positives : 1.0;
       }
       pos_weight.push_back(static_cast<float>(weight));
+    } else if (head.task == TaskType::per_position && spec.pos_weight > 0) {
+      // Boundaries of every kind weigh pos_weight times the background: balanced weights would
+      // make a class of 1 position in 1500 count as much as the rest together, and the model
+      // would call a boundary wherever one is faintly possible.
+      torch::Tensor class_weight = torch::full({head.width}, static_cast<float>(spec.pos_weight), torch::kFloat);
+      class_weight[0] = 1.0f;
+      terms_->classes.push_back({offset, head.width, static_cast<std::int64_t>(t), spec.weight, class_weight});
     } else {
       // Balanced weights (n / (K n_k)), so that rare classes count as much as common ones.
       const torch::Tensor present = column.masked_select(column.isnan().logical_not()).to(torch::kLong);

@@ -1,10 +1,19 @@
 // gridfold-worker: trains tasks of a planned experiment. Started by mpirun/srun with several
 // ranks, the ranks share the tasks dynamically (worker/task_farm.hpp); alone it needs no
 // launcher. Exit codes: 0 every task trained or was already complete, 1 some task failed
-// (see its failure file), 2 bad command line or an experiment directory that cannot be read.
+// (see its failure file), 2 bad command line or an experiment directory that cannot be read,
+// 7 stopped by SIGTERM: the task in training was checkpointed and resumes when run again
+// (7, not the next free number, because 3 to 6 mean other things in the gridfold CLI).
+//
+// Signals (SLURM sends USR1 signal_seconds before the time limit and on preemption, through
+// the job template; SIGTERM, then SIGKILL KillWait seconds later, at the time limit, on
+// scancel and on scontrol requeue): USR1 checkpoints the task in training and goes on, so
+// that an element that runs out of time still ends as TIMEOUT; SIGTERM checkpoints it at the
+// next step and exits without starting another task.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +26,7 @@
 #include "common/experiment_layout.hpp"
 #include "common/plan.hpp"
 #include "common/result_inventory.hpp"
+#include "worker/model_commands.hpp"
 #include "worker/task_farm.hpp"
 #include "worker/task_runner.hpp"
 
@@ -24,7 +34,28 @@ namespace {
 
 using namespace gridfold;
 
-constexpr int kExitOk = 0, kExitTasksFailed = 1, kExitSetup = 2;
+constexpr int kExitOk = 0, kExitTasksFailed = 1, kExitSetup = 2, kExitStopped = 7;
+
+// Set by the signal handlers (any thread may receive them), read at every training step.
+std::atomic<bool> checkpoint_wanted{false}, stop_wanted{false};
+static_assert(std::atomic<bool>::is_always_lock_free, "the signal handlers need a lock-free flag");
+
+extern "C" void on_checkpoint_signal(int) { checkpoint_wanted = true; }
+extern "C" void on_stop_signal(int) { stop_wanted = true; }
+
+void handle_signal(int signal, void (*handler)(int)) {
+  struct sigaction action {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(signal, &action, nullptr);
+}
+
+worker::CheckpointRequest checkpoint_request() {
+  if (stop_wanted) return worker::CheckpointRequest::save_and_stop;
+  if (checkpoint_wanted.exchange(false)) return worker::CheckpointRequest::save;
+  return worker::CheckpointRequest::none;
+}
 
 void print_line(std::FILE* stream, const std::string& line) {
   fmt::print(stream, "{}\n", line);
@@ -88,10 +119,10 @@ std::string describe(const ExperimentPlan& plan, std::size_t task) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The job templates pass on SLURM's USR1, sent shortly before the time limit. Until the
-  // worker can checkpoint, a task can only run on: the element then ends as TIMEOUT, which
-  // says what happened, instead of dying early of the signal as a plain FAILED.
-  std::signal(SIGUSR1, SIG_IGN);
+  // refit and predict run in one process, without MPI (gridfold finalize and predict).
+  if (argc > 1 && worker::is_model_command(argv[1])) return worker::run_model_command(argc, argv);
+  handle_signal(SIGUSR1, on_checkpoint_signal);
+  handle_signal(SIGTERM, on_stop_signal);
   const MpiSession mpi(argc, argv);
   CLI::App app{"gridfold-worker: train tasks of a planned gridfold experiment"};
   app.set_version_flag("--version", std::string("gridfold-worker ") + GRIDFOLD_VERSION);
@@ -148,6 +179,7 @@ int main(int argc, char** argv) {
   options.mpi_size = mpi.size();
   options.report_interval_seconds = report_interval;
   options.report = [&](const std::string& line) { print_line(stdout, rank_prefix + line); };
+  options.checkpoint_request = checkpoint_request;
 
   const FarmTotals totals = run_task_farm(mpi, tasks, [&](std::uint64_t task) {
     if (finished[task]) {
@@ -155,6 +187,10 @@ int main(int argc, char** argv) {
       return true;
     }
     const std::string prefix = rank_prefix + describe(plan, task);
+    if (stop_wanted) {
+      print_line(stdout, fmt::format("{}: not started, the worker is stopping", prefix));
+      return true;
+    }
     worker::TaskOutcome outcome;
     try {
       outcome = worker::run_task(layout, plan, task, options);
@@ -175,9 +211,17 @@ int main(int argc, char** argv) {
       case worker::TaskOutcome::Status::failed:
         print_line(stderr, fmt::format("{}: FAILED: {} (recorded in {})", prefix, outcome.message, outcome.file.string()));
         return false;
+      case worker::TaskOutcome::Status::interrupted:
+        print_line(stdout, fmt::format("{}: {}", prefix, outcome.message));
+        return true;
     }
     return false;
   });
+  if (stop_wanted) {
+    print_line(stderr, fmt::format("{}gridfold-worker: stopped by SIGTERM; unfinished tasks resume from their "
+                                   "checkpoints when run again", rank_prefix));
+    return kExitStopped;
+  }
   if (totals.tasks_failed > 0) {
     if (mpi.rank() == 0) {
       print_line(stderr, fmt::format("gridfold-worker: {} of {} tasks failed", totals.tasks_failed, totals.tasks_run));

@@ -179,6 +179,11 @@ class ModuleNetwork : public Network, public nn::Module {
     for (const auto& b : nn::Module::buffers()) all.push_back(b);
     return all;
   }
+  std::vector<std::string> state_names() override {
+    std::vector<std::string> names = nn::Module::named_parameters().keys();
+    for (const auto& b : nn::Module::named_buffers().keys()) names.push_back(b);
+    return names;
+  }
   void set_training(bool training) override { nn::Module::train(training); }
 };
 
@@ -383,6 +388,12 @@ class ScriptedNetwork final : public Network {
     std::vector<at::Tensor> all = parameters();
     for (const auto& b : module_.buffers()) all.push_back(b);
     return all;
+  }
+  std::vector<std::string> state_names() override {
+    std::vector<std::string> names;
+    for (const auto& p : module_.named_parameters()) names.push_back(p.name);
+    for (const auto& b : module_.named_buffers()) names.push_back(b.name);
+    return names;
   }
   void set_training(bool training) override { module_.train(training); }
   bool per_position() const override { return per_position_; }

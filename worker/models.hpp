@@ -44,6 +44,9 @@ class Network {
   virtual std::vector<at::Tensor> parameters() = 0;
   // Parameters and buffers (batch-norm statistics): everything a weight snapshot keeps.
   virtual std::vector<at::Tensor> state() = 0;
+  // The names of state()'s tensors, in the same order ("trunk.0.weight"): model files
+  // match saved weights to a network by name.
+  virtual std::vector<std::string> state_names() = 0;
   virtual void set_training(bool training) = 0;
   // True when forward() keeps one output per position.
   virtual bool per_position() const = 0;

@@ -10,13 +10,18 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <span>
 #include <stdexcept>
 
 #include "common/atomic_file.hpp"
+#include "common/checksum.hpp"
 #include "common/dataset.hpp"
 #include "common/fold_result.hpp"
 #include "common/spec.hpp"
+#include "common/text_file.hpp"
 #include "worker/encoded_data.hpp"
+#include "worker/network_weights.hpp"
 #include "worker/torch_runtime.hpp"
 #include "worker/trainer.hpp"
 
@@ -76,6 +81,15 @@ std::uint64_t fold_seed(std::uint64_t seed, const Task& task) {
          static_cast<std::uint64_t>(static_cast<std::int64_t>(task.inner_fold) + 1);
 }
 
+// A checkpoint fits a task only when the experiment, config, fold, seed and frozen spec text
+// are all the same; any change to the spec starts its tasks afresh.
+std::string checkpoint_identity(const ExperimentLayout& layout, const ExperimentPlan& plan, const Task& task,
+                                const std::string& config_id, std::uint64_t seed) {
+  const std::string spec_text = read_text_file(layout.spec());
+  return fmt::format("{} config {} {} seed {} spec {}", plan.name, config_id, fold_label(task), seed,
+                     checksum_hex(xxh64(std::as_bytes(std::span(spec_text.data(), spec_text.size())))));
+}
+
 std::string format_loss(double value) { return std::isnan(value) ? "-" : fmt::format("{:.4g}", value); }
 
 // Rate-limits training progress into report lines.
@@ -127,6 +141,7 @@ FoldResult fold_result(const ExperimentPlan& plan, std::size_t task_index, Train
   r.metrics = std::move(outcome.metrics);
   r.truth = std::move(outcome.truth);
   r.prediction = std::move(outcome.prediction);
+  r.positions = std::move(outcome.positions);
   r.history_step = std::move(outcome.history_step);
   r.history_epoch = std::move(outcome.history_epoch);
   r.train_loss = std::move(outcome.train_loss);
@@ -161,6 +176,9 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
   outcome.task = task_index;
   outcome.file = layout.result(config.id, task.outer_fold, task.inner_fold);
   if (is_complete_fold_result(outcome.file)) {
+    // A kill between writing the result and removing the checkpoint leaves it behind.
+    std::error_code ignored;
+    std::filesystem::remove(layout.checkpoint(config.id, task.outer_fold, task.inner_fold), ignored);
     outcome.status = TaskOutcome::Status::skipped;
     return outcome;
   }
@@ -183,10 +201,21 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
     const std::vector<std::uint32_t> test(test_span.begin(), test_span.end());
 
     ProgressLines progress(options, prefix);
-    TrainingOutcome trained = train_and_evaluate(spec, data, train, test,
-                                                 fold_seed(spec.training.seed, task), std::ref(progress));
+    const std::uint64_t seed = fold_seed(spec.training.seed, task);
+    Checkpointing checkpointing;
+    checkpointing.file = layout.checkpoint(config.id, task.outer_fold, task.inner_fold);
+    checkpointing.identity = checkpoint_identity(layout, plan, task, config.id, seed);
+    checkpointing.every_steps = spec.training.checkpoint_every;
+    checkpointing.request = options.checkpoint_request;
+    checkpointing.report = [&](const std::string& line) {
+      if (options.report) options.report(fmt::format("{}: {}", prefix, line));
+    };
+    TrainingOutcome trained = train_and_evaluate(spec, data, train, test, seed, std::ref(progress), checkpointing);
     outcome.message = test_summary(trained);
+    std::optional<ModelWeights> weights;
+    if (spec.output.save_models) weights = weights_of(*trained.network, trained.standardizer, spec.data.targets.size());
     FoldResult result = fold_result(plan, task_index, std::move(trained));
+    result.weights = std::move(weights);
     result.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();
     result.provenance = {host_name(),
                          GRIDFOLD_VERSION,
@@ -203,7 +232,12 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
     // A failure file from an earlier attempt no longer describes this task.
     std::error_code ignored;
     std::filesystem::remove(layout.failure(config.id, task.outer_fold, task.inner_fold), ignored);
+    // Only now: until the result is durable, the checkpoint is what saves the work.
+    std::filesystem::remove(checkpointing.file, ignored);
     outcome.status = TaskOutcome::Status::trained;
+  } catch (const TrainingInterrupted& e) {
+    outcome.status = TaskOutcome::Status::interrupted;
+    outcome.message = e.what();
   } catch (const std::exception& e) {
     outcome.status = TaskOutcome::Status::failed;
     outcome.message = e.what();

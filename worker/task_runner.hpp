@@ -9,6 +9,7 @@
 
 #include "common/experiment_layout.hpp"
 #include "common/plan.hpp"
+#include "worker/trainer.hpp"
 
 namespace gridfold::worker {
 
@@ -19,10 +20,14 @@ struct TaskOptions {
   // task, plus the first and the last validation.
   std::function<void(const std::string&)> report;
   double report_interval_seconds = 10;
+  // Asked at every training step whether to checkpoint now (SLURM's warning before the time
+  // limit) or checkpoint and stop (the job is being terminated); unset: never.
+  std::function<CheckpointRequest()> checkpoint_request;
 };
 
 struct TaskOutcome {
-  enum class Status { trained, skipped, failed };
+  // interrupted: stopped on request; its checkpoint resumes it when the task runs again.
+  enum class Status { trained, skipped, failed, interrupted };
   Status status = Status::failed;
   std::size_t task = 0;
   std::filesystem::path file;  // the result file, or the failure file
@@ -30,7 +35,9 @@ struct TaskOutcome {
   double seconds = 0;
 };
 
-// Skips a task whose complete result already exists. Any error while training or writing
+// Skips a task whose complete result already exists. Training resumes from the task's
+// checkpoint (ExperimentLayout::checkpoint) when one of this task and spec text exists; the
+// checkpoint is removed once the result is written. Any error while training or writing
 // the result becomes a failure file and a `failed` outcome; only an index outside the plan
 // throws (std::out_of_range). Datasets are loaded and encoded once per process and reused
 // by later tasks with the same data spec.

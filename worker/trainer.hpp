@@ -3,24 +3,54 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "common/encoding.hpp"
 #include "common/metrics.hpp"
+#include "common/position_labels.hpp"
 #include "common/spec.hpp"
 
 namespace gridfold::worker {
 
 class EncodedData;
+class Network;
 
 // Training cannot continue (the loss became NaN or infinite); the message says when.
 class TrainingError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// Training stopped on request (CheckpointRequest::save_and_stop) after saving its
+// checkpoint: the task is unfinished, and training it again resumes where this one stopped.
+class TrainingInterrupted : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// What the trainer should do at a step boundary, asked once per step.
+enum class CheckpointRequest { none, save, save_and_stop };
+
+// Where a task keeps its training state between attempts. The checkpoint holds everything
+// the rest of the training depends on (weights, optimizer, best weights, early stopping,
+// epoch, step, that epoch's batch order, every random generator, the history so far), so a
+// resumed task ends exactly as an uninterrupted one would. An empty `file` disables it.
+struct Checkpointing {
+  std::filesystem::path file;
+  // Names the task and the spec text: a checkpoint that carries another identity belongs to
+  // another spec or task and is ignored (and reported), never resumed.
+  std::string identity;
+  int every_steps = 0;  // also save every N steps; 0: only when requested
+  std::function<CheckpointRequest()> request;
+  std::function<void(const std::string&)> report;  // resuming, or ignoring a checkpoint
 };
 
 // Reported after every validation.
@@ -31,28 +61,39 @@ struct TrainingProgress {
   double train_loss = 0;       // mean over the steps since the previous validation
   double validation_loss = 0;  // NaN without a validation split
   bool improved = false;       // a new best; its weights are kept
+  std::int64_t validation_rows = 0;  // rows scored: the split, capped at eval_max_samples
 };
 
 struct TrainingOutcome {
   std::vector<std::string> target_names;
   std::map<std::string, MetricValues> metrics;  // target -> metric, on the test rows
   // [test row][target] in original units: regression values, binary probabilities,
-  // multiclass class indices; NaN for per-position targets (scored in `metrics` only).
+  // multiclass class indices; NaN for per-position targets (their classes are in `positions`).
   std::vector<float> truth, prediction;
+  std::vector<PositionLabels> positions;  // per_position targets: the classes at every test position
   std::vector<std::int64_t> history_step;
   std::vector<double> history_epoch, train_loss, validation_loss;
   int best_index = -1;
   double train_seconds = 0, eval_seconds = 0;
   std::uint64_t samples_trained = 0;
+  std::int64_t resumed_from_step = 0;  // 0: trained from the start
+  // The trained network with the kept (best) weights, and the standardisation its
+  // regression outputs are in (none when targets are not standardised): what a model file
+  // or a result with output.save_models saves.
+  std::shared_ptr<Network> network;
+  std::optional<Standardizer> standardizer;
 };
 
 using ProgressCallback = std::function<void(const TrainingProgress&)>;
 
 // `seed` fixes the validation split, the initial weights and the batch order, so a task
-// trains the same way wherever and whenever it runs (given the same thread count).
+// trains the same way wherever and whenever it runs (given the same thread count), and
+// interrupted and resumed from its checkpoint too. The checkpoint file stays in place when
+// training returns or throws; removing it once the result is safe is the caller's job.
 TrainingOutcome train_and_evaluate(const ExperimentSpec& spec, const EncodedData& data,
                                    std::span<const std::uint32_t> train_rows,
                                    std::span<const std::uint32_t> test_rows, std::uint64_t seed,
-                                   const ProgressCallback& progress = {});
+                                   const ProgressCallback& progress = {},
+                                   const Checkpointing& checkpointing = {});
 
 }  // namespace gridfold::worker

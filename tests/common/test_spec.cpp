@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "common/spec.hpp"
 
 using namespace gridfold;
@@ -125,7 +127,17 @@ TEST_CASE("bad specs are rejected with the file, line:column, value and what is 
       {"invalid YAML", "  kernel_size: 5", "  kernel_size: [5", {"exp.yaml:", "not valid YAML"}},
       {"duplicate target", "    - dH", "    - dG", {"distinct target names"}},
       {"multiclass classes on regression", "{name: dG, task: regression}",
-       "{name: dG, task: regression, classes: [a, b]}", {"'classes' applies to multiclass targets only"}},
+       "{name: dG, task: regression, classes: [a, b]}", {"'classes' applies to multiclass and per_position targets"}},
+      {"negative boundary tolerance", "{name: dG, task: regression}", "{name: dG, task: per_position, tolerance: -1}",
+       {"exp.yaml:6:49", "data.targets[0].tolerance", "'-1'", "an integer from 0 to 1000000"}},
+      {"fractional boundary tolerance", "{name: dG, task: regression}", "{name: dG, task: per_position, tolerance: 2.5}",
+       {"exp.yaml:6:49", "'2.5'", "an integer from 0"}},
+      {"tolerance on a per-sequence target", "{name: dG, task: regression}",
+       "{name: dG, task: binary, tolerance: 3}",
+       {"exp.yaml:6:43", "data.targets[0].tolerance", "'3'", "applies to per_position targets only"}},
+      {"one class for per-position labels", "{name: dG, task: regression}",
+       "{name: dG, task: per_position, classes: [other]}",
+       {"exp.yaml:6:47", "data.targets[0].classes", "2 to 10 class names", "label digit"}},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -141,6 +153,16 @@ TEST_CASE("bad specs are rejected with the file, line:column, value and what is 
       }
     }
   }
+}
+
+TEST_CASE("a per-position target names its label digits and the tolerance of its boundary F1", "[spec]") {
+  const auto doc = parse(replaced(kValid, "{name: dG, task: regression}",
+                                  "{name: dG, task: per_position, classes: [other, start, end], tolerance: 4}"));
+  const TargetSpec& t = doc.base().data.targets.front();
+  CHECK(t.task == TaskType::per_position);
+  CHECK(t.classes == std::vector<std::string>{"other", "start", "end"});
+  CHECK(t.tolerance == 4);
+  CHECK(doc.base().data.targets.back().tolerance == 0);
 }
 
 TEST_CASE("a missing required key names the section it belongs to", "[spec]") {
@@ -162,4 +184,34 @@ TEST_CASE("every shipped example experiment parses", "[spec]") {
     INFO(entry.path());
     CHECK_NOTHROW(SpecDocument::load(entry.path()));
   }
+}
+
+TEST_CASE("final_model says how finalize makes the model, and bad values name their line:column", "[spec]") {
+  const SpecDocument defaults = parse(kValid);
+  CHECK(defaults.base().final_model.strategy == FinalModelStrategy::refit);
+  CHECK(defaults.base().final_model.target.empty());
+  CHECK_FALSE(defaults.base().output.save_models);
+
+  const SpecDocument chosen =
+      parse(kValid + "output: {save_models: true}\nfinal_model: {strategy: ensemble, target: dH, metric: rmse}\n");
+  CHECK(chosen.base().final_model.strategy == FinalModelStrategy::ensemble);
+  CHECK(chosen.base().final_model.target == "dH");
+  CHECK(chosen.base().final_model.metric == "rmse");
+  CHECK(chosen.base().output.save_models);
+
+  const auto message_of = [](const std::string& text) -> std::string {
+    try {
+      parse(text);
+    } catch (const SpecError& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
+  const std::string line = std::to_string(std::count(kValid.begin(), kValid.end(), '\n') + 1);
+  const std::string unknown_target = message_of(kValid + "final_model: {target: Tm}\n");
+  CHECK_THAT(unknown_target, Catch::Contains("exp.yaml:" + line + ":23") && Catch::Contains("final_model.target") &&
+                                 Catch::Contains("'Tm'") && Catch::Contains("dG, dH"));
+  const std::string bad_strategy = message_of(kValid + "final_model: {strategy: average}\n");
+  CHECK_THAT(bad_strategy, Catch::Contains("exp.yaml:" + line + ":25") && Catch::Contains("'average'") &&
+                               Catch::Contains("refit") && Catch::Contains("ensemble"));
 }

@@ -365,6 +365,38 @@ TEST_CASE("gridfold harvest --json prints the summary; an experiment without res
   const auto j = nlohmann::json::parse(read_text_file(dir / "out.txt"));
   CHECK(j["results"]["outer"] == 12);
   CHECK(j["targets"][0]["metric"] == "r2");
-  CHECK(j["files"].size() == 5);
+  CHECK(j["files"].size() == 6);  // configs, nested, predictions, positions, best.json, harvest.h5
   CHECK(fs::exists(e.layout().root() / "harvest" / "harvest.h5"));
+}
+
+TEST_CASE("with a grid over data.targets, each target is ranked among the configs that train it", "[harvest]") {
+  TempDir dir;
+  const std::string spec = R"(name: singletask
+data: {path: d.csv, targets: [dG]}
+grid:
+  data.targets: [[dG], [Tm]]
+  training.lr: [0.1, 0.01]
+resampling:
+  outer: {kfold: {k: 3}}
+)";
+  const TestExperiment e(dir.path() / "exp", spec, 30);
+  const SpecDocument doc = SpecDocument::load(e.layout().spec());
+  std::vector<std::string> names;
+  for (const TargetSpec& t : targets_of_configs(doc, e.plan())) names.push_back(t.name);
+  CHECK(names == std::vector<std::string>{"dG", "Tm"});
+
+  std::vector<ScoredFold> folds;
+  for (std::uint32_t c = 0; c < e.plan().configs.size(); ++c) {
+    const std::string target = e.plan().configs[c].params.at("data.targets").yaml == "[dG]" ? "dG" : "Tm";
+    for (int o = 0; o < 3; ++o) folds.push_back({c, o, -1, {{target, {{"r2", 0.5 + 0.1 * c}}}}});
+  }
+  for (const std::string target : {"dG", "Tm"}) {
+    const ConfigRanking ranking = rank_configs(folds, e.plan().configs.size(), target, "r2");
+    REQUIRE(ranking.rows.size() == 2);
+    for (const auto& row : ranking.rows) {
+      INFO(target << " config " << row.config);
+      CHECK(row.outer_results == 3);
+      CHECK(row.metrics.at("r2").count == 3);
+    }
+  }
 }

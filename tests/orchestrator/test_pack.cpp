@@ -144,6 +144,28 @@ TEST_CASE("pack moves complete results and settled logs into a verified archive,
   CHECK(list_debris(archive_dir(e)).empty());
 }
 
+TEST_CASE("a result copy cut short stays in place as incomplete, and is packed once it is whole", "[pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kSpec, 40);
+  const fs::path result = e.write_result(0);
+  const std::uint64_t whole = checksum_of(result);
+  const auto size = fs::file_size(result);
+  fs::resize_file(result, size - 100);
+
+  const PackSummary cut = pack_experiment(options_for(e));
+  CHECK(cut.incomplete_results == 1);
+  CHECK(cut.results == 0);
+  CHECK(cut.archives.empty());
+  CHECK(fs::file_size(result) == size - 100);
+
+  e.write_result(0);
+  const PackSummary again = pack_experiment(options_for(e));
+  CHECK(again.incomplete_results == 0);
+  CHECK(again.results == 1);
+  CHECK(archived_files(archive_dir(e)).at(result.lexically_relative(e.layout().root()).generic_string()) == whole);
+  CHECK_FALSE(fs::exists(result));
+}
+
 TEST_CASE("a later pack archives only what is not archived yet", "[pack]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kSpec, 40);

@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/boundary_tally.hpp"
 #include "common/text_file.hpp"
 #include "common/metrics.hpp"
 #include "orchestrator/base64.hpp"
@@ -235,6 +236,96 @@ TEST_CASE("a binary classification report draws ROC, precision-recall and confus
   check_plots(s);
   check_page_links(s);
   CHECK(read_text_file(s.summary_md).find("ranked by auroc") != std::string::npos);
+}
+
+namespace {
+
+const std::string kBoundarySpec = R"(name: report_boundaries
+data: {path: d.csv, targets: [{name: labels, task: per_position, classes: [other, start, end], tolerance: 2}]}
+grid:
+  training.lr: [0.01, 0.001]
+resampling:
+  outer: {kfold: {k: 3}}
+)";
+
+// Windows of 40 positions with one exon start and one end each; config 0 predicts both
+// within the tolerance, config 1 predicts the start 3 positions late (a miss) and the end exactly.
+FoldResult boundary_result(const TestExperiment& e, std::size_t task_number) {
+  const Task& task = e.plan().tasks[task_number];
+  FoldResult r = result_of_task(e.plan(), task_number);
+  r.target_names = {"labels"};
+  const float nan = std::nanf("");
+  r.truth.assign(r.sample_index.size(), nan);
+  r.prediction.assign(r.sample_index.size(), nan);
+  PositionLabels labels;
+  labels.target = "labels";
+  labels.classes = {"other", "start", "end"};
+  labels.tolerance = 2;
+  labels.width = 40;
+  for (const std::uint32_t s : r.sample_index) {
+    const std::size_t start = (s * 7) % 30 + 2, end = start + 5;
+    std::vector<std::uint8_t> truth(40, 0), predicted(40, 0);
+    truth[start] = 1;
+    truth[end] = 2;
+    predicted[start + (task.config == 0 ? 1 : 3)] = 1;
+    predicted[end] = 2;
+    labels.lengths.push_back(40);
+    labels.truth.insert(labels.truth.end(), truth.begin(), truth.end());
+    labels.prediction.insert(labels.prediction.end(), predicted.begin(), predicted.end());
+  }
+  r.metrics["labels"] = boundary_metrics(labels);
+  r.positions = {labels};
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a per-position report draws F1 along the window and gives the boundary F1 with its tolerance",
+          "[report]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kBoundarySpec, 12);
+  for (std::size_t t = 0; t < e.plan().tasks.size(); ++t) {
+    const FoldResult r = boundary_result(e, t);
+    write_fold_result(e.layout().result(r.config_id, r.outer_fold, r.inner_fold), r);
+  }
+  const ReportSummary s = report(e);
+  CHECK(stems(s).count("f1-along-window-labels") == 1);
+  check_plots(s);
+  check_page_links(s);
+  CHECK(read_text_file(s.summary_md).find("Boundaries within 2 positions, best config: f1 1 ± 0") != std::string::npos);
+
+  // The best config (0) finds every boundary: F1 1 in every bin that has one. Windows of 40
+  // positions make 40 bins (of one position each, as 40 < 50), per boundary class.
+  const std::string positions = read_text_file(s.out_dir / "harvest" / "positions.csv");
+  std::istringstream lines(positions);
+  std::string line;
+  std::getline(lines, line);
+  CHECK(line == "selection,target,config_index,config_id,class,class_name,tolerance,start,end,positions,truth,"
+                "predicted,matched_truth,matched_predicted,precision,recall,f1,density");
+  std::size_t rows = 0, true_starts = 0, scored = 0;
+  while (std::getline(lines, line)) {
+    ++rows;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string field; std::getline(fields, field, ',');) f.push_back(field);
+    f.resize(18);
+    INFO(line);
+    CHECK(f[0] == "best");
+    CHECK(f[2] == "0");
+    CHECK(f[6] == "2");
+    CHECK(f[9] == "12");  // every window has a label at every position
+    if (f[5] == "start") true_starts += std::stoul(f[10]);
+    if (!f[16].empty()) {
+      ++scored;
+      CHECK(f[16] == "1");
+    }
+  }
+  CHECK(rows == 2 * 40);
+  CHECK(true_starts == 12);
+  CHECK(scored > 2);
+  // No per-sample rows for the per-position target: they would hold one row per window
+  // without a number in it.
+  CHECK(read_text_file(s.out_dir / "harvest" / "predictions.csv").find("labels") == std::string::npos);
 }
 
 TEST_CASE("report on the command line prints the page's path, or its files as JSON", "[report]") {

@@ -109,3 +109,50 @@ TEST_CASE("a task index outside the plan is a usage error", "[unit]") {
   const ToyExperiment e = toy_experiment("outside");
   CHECK_THROWS_AS(run_task(e.layout, e.plan, e.plan.tasks.size(), {}), std::out_of_range);
 }
+
+TEST_CASE("an interrupted task keeps a complete checkpoint, resumes from it and removes it with its result",
+          "[unit]") {
+  const ToyExperiment e = toy_experiment("resumes");
+  const Task& task = e.plan.tasks[2];
+  const std::string& config = e.plan.configs[task.config].id;
+  const auto checkpoint = e.layout.checkpoint(config, task.outer_fold, task.inner_fold);
+  TaskOptions stopping;
+  stopping.checkpoint_request = [calls = 0]() mutable {
+    return ++calls == 4 ? CheckpointRequest::save_and_stop : CheckpointRequest::none;
+  };
+  const TaskOutcome stopped = run_task(e.layout, e.plan, 2, stopping);
+  REQUIRE(stopped.status == TaskOutcome::Status::interrupted);
+  CHECK_THAT(stopped.message, Catch::Contains("step 4") && Catch::Contains(checkpoint.string()));
+  CHECK_FALSE(std::filesystem::exists(e.layout.result(config, task.outer_fold, task.inner_fold)));
+  CHECK_FALSE(std::filesystem::exists(e.layout.failure(config, task.outer_fold, task.inner_fold)));
+  // Only the final name: the temporary file it was written under is gone.
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(checkpoint.parent_path())) files.push_back(entry.path());
+  CHECK(files == std::vector<std::filesystem::path>{checkpoint});
+
+  std::vector<std::string> lines;
+  TaskOptions options;
+  options.report = [&lines](const std::string& line) { lines.push_back(line); };
+  const TaskOutcome resumed = run_task(e.layout, e.plan, 2, options);
+  REQUIRE(resumed.status == TaskOutcome::Status::trained);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.front() == fmt::format("task 2 config {} outer {}: resuming from checkpoint at epoch 1 step 4", config,
+                                     task.outer_fold));
+  CHECK_FALSE(std::filesystem::exists(checkpoint));
+  CHECK(read_fold_result(resumed.file).history_step.size() == 2);
+}
+
+TEST_CASE("a checkpoint left by a different spec text is not resumed", "[unit]") {
+  ToyExperiment e = toy_experiment("stale-checkpoint");
+  TaskOptions stopping;
+  stopping.checkpoint_request = [] { return CheckpointRequest::save_and_stop; };
+  REQUIRE(run_task(e.layout, e.plan, 0, stopping).status == TaskOutcome::Status::interrupted);
+  std::ofstream(e.layout.spec(), std::ios::app) << "# edited after the interruption\n";
+
+  std::vector<std::string> lines;
+  TaskOptions options;
+  options.report = [&lines](const std::string& line) { lines.push_back(line); };
+  REQUIRE(run_task(e.layout, e.plan, 0, options).status == TaskOutcome::Status::trained);
+  REQUIRE_FALSE(lines.empty());
+  CHECK_THAT(lines.front(), Catch::Contains("ignoring checkpoint") && Catch::Contains("training from the start"));
+}

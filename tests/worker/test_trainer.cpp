@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <numeric>
+#include <random>
 
 #include "tests/worker/toy_data.hpp"
 #include "worker/encoded_data.hpp"
@@ -83,6 +85,26 @@ TEST_CASE("eval_every validates every N steps and patience stops early", "[unit]
   CHECK(out.history_step.size() < 50);
 }
 
+TEST_CASE("eval_max_samples caps the rows every validation scores, and the training rows stay the same", "[unit]") {
+  use_threads(1);
+  ExperimentSpec spec = toy_spec();
+  spec.training.epochs = 2;
+  spec.training.validation_fraction = 0.25;  // 40 of the 160 training rows
+  const EncodedData data(test::toy_dataset(200), spec.data);
+  const Split rows = split_rows(data.size());
+  const auto validated_rows = [&](int cap) {
+    spec.training.eval_max_samples = cap;
+    std::vector<std::int64_t> scored;
+    const TrainingOutcome out = train_and_evaluate(spec, data, rows.train, rows.test, 5,
+                                                   [&](const TrainingProgress& p) { scored.push_back(p.validation_rows); });
+    CHECK(out.samples_trained == 2 * 120);
+    return scored;
+  };
+  CHECK(validated_rows(0) == std::vector<std::int64_t>{40, 40});
+  CHECK(validated_rows(7) == std::vector<std::int64_t>{7, 7});
+  CHECK(validated_rows(100) == std::vector<std::int64_t>{40, 40});
+}
+
 TEST_CASE("a loss that becomes NaN or infinite fails training with that reason", "[unit]") {
   use_threads(1);
   ExperimentSpec spec = toy_spec();
@@ -96,13 +118,75 @@ TEST_CASE("a loss that becomes NaN or infinite fails training with that reason",
                     Catch::Contains("training loss became inf at epoch 1 step 1"));
 }
 
-TEST_CASE("training settings the worker cannot honour are refused by name", "[unit]") {
+TEST_CASE("balanced sampling without a binary or multiclass target is refused by name", "[unit]") {
   ExperimentSpec spec = toy_spec();
-  spec.training.crop_length = 10;
-  const EncodedData data(test::toy_dataset(50), spec.data);
+  spec.data.targets.pop_back();  // only the regression target "gc" is left
+  spec.training.balanced_sampling = true;
+  Dataset dataset = test::toy_dataset(50);
+  dataset.target_names.pop_back();
+  dataset.targets.pop_back();
+  const EncodedData data(std::move(dataset), spec.data);
   const Split rows = split_rows(data.size());
+  CHECK_THROWS_AS(train_and_evaluate(spec, data, rows.train, rows.test, 1), SpecError);
   CHECK_THROWS_WITH(train_and_evaluate(spec, data, rows.train, rows.test, 1),
-                    Catch::Contains("training.crop_length"));
+                    Catch::Contains("training.balanced_sampling") && Catch::Contains("gc (regression)"));
+}
+
+TEST_CASE("a model trained on random crops of long sequences finds a motif anywhere in them", "[unit]") {
+  use_threads(1);
+  // 150-300 nt of random DNA; in half of them a motif recurs every 40 nt or so, on either
+  // strand, so most 50-nt crops of a positive show it and no crop of a negative does.
+  std::mt19937_64 rng(21);
+  const std::string motif = "GATTACAGG", motif_rc = "CCTGTAATC";
+  Dataset d;
+  d.target_names = {"motif"};
+  d.targets.assign(1, {});
+  for (std::size_t i = 0; i < 300; ++i) {
+    std::string s;
+    const std::size_t length = 150 + rng() % 151;
+    for (std::size_t p = 0; p < length; ++p) s.push_back("ACGT"[rng() % 4]);
+    const bool positive = i % 2 == 0;
+    if (positive) {
+      for (std::size_t at = rng() % 30; at + motif.size() <= length; at += 30 + rng() % 20) {
+        s.replace(at, motif.size(), rng() % 2 ? motif : motif_rc);
+      }
+    }
+    d.ids.push_back("s" + std::to_string(i));
+    d.sequences.push_back(s);
+    d.targets[0].push_back(positive ? 1.0f : 0.0f);
+  }
+  ExperimentSpec spec = toy_spec();
+  spec.data.targets = {{"motif", TaskType::binary, {}, 0.0, 1.0}};
+  spec.model.global_pooling = Pooling::max;
+  spec.model.kernel_size = 9;
+  spec.training.crop_length = 50;
+  spec.training.reverse_complement = 0.5;
+  spec.training.balanced_sampling = true;
+  spec.training.epochs = 20;
+  const EncodedData data(std::move(d), spec.data);
+  const Split rows = split_rows(data.size());
+  const TrainingOutcome out = train_and_evaluate(spec, data, rows.train, rows.test, 3);
+  CHECK(out.metrics.at("motif").at("auroc") > 0.9);
+  CHECK(out.metrics.at("motif").at("accuracy") > 0.8);
+}
+
+TEST_CASE("a task with crops, strand flips and balanced sampling trains identically twice with the same seed",
+          "[unit]") {
+  use_threads(1);
+  ExperimentSpec spec = toy_spec();
+  spec.training.epochs = 2;
+  spec.training.crop_length = 12;
+  spec.training.reverse_complement = 0.5;
+  spec.training.balanced_sampling = true;
+  const EncodedData data(test::toy_dataset(200), spec.data);
+  const Split rows = split_rows(data.size());
+  const TrainingOutcome a = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  const TrainingOutcome b = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  const TrainingOutcome c = train_and_evaluate(spec, data, rows.train, rows.test, 6);
+  CHECK(a.prediction == b.prediction);
+  CHECK(a.validation_loss == b.validation_loss);
+  CHECK(a.validation_loss != c.validation_loss);
+  CHECK(a.samples_trained == 2 * (rows.train.size() - std::size_t(std::llround(0.1 * double(rows.train.size())))));
 }
 
 TEST_CASE("reverse-complement augmentation trains", "[unit]") {

@@ -1,0 +1,129 @@
+#include "worker/predictor.hpp"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "common/encoding.hpp"
+#include "common/spec.hpp"
+#include "worker/models.hpp"
+#include "worker/network_weights.hpp"
+#include "worker/sequence_windows.hpp"
+
+namespace gridfold::worker {
+namespace {
+
+ExperimentSpec resolved_spec(const ModelFile& model) {
+  const SpecDocument document =
+      SpecDocument::parse(model.spec_text, fmt::format("spec of the model of experiment {}", model.experiment),
+                          model.spec_dir);
+  ParamAssignment overrides;
+  for (const auto& [path, value] : model.params) overrides[path] = ParamValue{value, {}};
+  return document.resolve(overrides);
+}
+
+struct Inputs {
+  InputShape shape;
+  torch::Tensor values, lengths;
+};
+
+Inputs encode_samples(const ModelFile& model, const Dataset& samples) {
+  Inputs in;
+  const auto n = static_cast<std::int64_t>(samples.size());
+  if (model.sequence_column.empty()) {
+    if (samples.feature_count != model.feature_columns.size()) {
+      throw DataError(fmt::format("the input has {} feature columns, the model reads {}", samples.feature_count,
+                                  model.feature_columns.size()));
+    }
+    in.shape.features = static_cast<int>(samples.feature_count);
+    in.values = torch::from_blob(const_cast<float*>(samples.features.data()), {n, in.shape.features}, torch::kFloat)
+                    .clone();
+    in.lengths = torch::ones({n}, torch::kLong);
+    return in;
+  }
+  for (std::size_t i = 0; i < samples.sequences.size(); ++i) {
+    if (static_cast<std::int64_t>(samples.sequences[i].size()) > model.sequence_length) {
+      throw DataError(fmt::format("sequence '{}' is {} long; the model was trained on sequences of at most {}, "
+                                  "the length its network was built for",
+                                  samples.ids[i], samples.sequences[i].size(), model.sequence_length));
+    }
+  }
+  EncodedBatch batch =
+      encode_sequences(samples.sequences, model.alphabet, static_cast<std::size_t>(model.sequence_length));
+  in.shape.channels = static_cast<int>(batch.channels);
+  in.shape.length = static_cast<int>(batch.length);
+  in.values = torch::from_blob(batch.values.data(), {n, in.shape.channels, in.shape.length}, torch::kFloat).clone();
+  in.lengths = torch::from_blob(batch.lengths.data(), {n}, torch::kInt).to(torch::kLong);
+  return in;
+}
+
+// One member's outputs mapped to prediction units.
+// A network trained on crops of `window` positions sees tiles of that length, averaged,
+// as in the trainer's evaluation; window 0: whole sequences.
+torch::Tensor member_predictions(Network& network, const ModelWeights& weights, const ModelFile& model,
+                                 const Inputs& in, std::int64_t window, int batch_size) {
+  load_weights(network, weights);
+  network.set_training(false);
+  torch::NoGradGuard no_grad;
+  const std::int64_t n = in.values.size(0);
+  torch::Tensor raw;
+  if (window > 0) {
+    raw = predict_tiled(network, in.values, in.lengths, torch::arange(n, torch::kLong), window, batch_size);
+  } else {
+    std::vector<torch::Tensor> chunks;
+    for (std::int64_t start = 0; start < n; start += batch_size) {
+      const std::int64_t count = std::min<std::int64_t>(batch_size, n - start);
+      chunks.push_back(network.forward(in.values.narrow(0, start, count), in.lengths.narrow(0, start, count)));
+    }
+    raw = torch::cat(chunks, 0);
+  }
+  const std::optional<Standardizer> standardizer = standardizer_of(weights);
+  std::vector<torch::Tensor> columns;
+  std::int64_t offset = 0;
+  for (std::size_t t = 0; t < model.targets.size(); ++t) {
+    const ModelTarget& target = model.targets[t];
+    const std::int64_t width = target.task == TaskType::multiclass ? static_cast<std::int64_t>(target.classes.size()) : 1;
+    torch::Tensor block = raw.narrow(1, offset, width);
+    offset += width;
+    switch (target.task) {
+      case TaskType::regression:
+        if (standardizer) block = block * standardizer->scale.at(t) + standardizer->mean.at(t);
+        break;
+      case TaskType::binary:
+        block = torch::sigmoid(block);
+        break;
+      case TaskType::multiclass:
+        block = torch::softmax(block, 1);
+        break;
+      case TaskType::per_position:
+        throw SpecError(fmt::format("target '{}' is per_position, which gridfold predict does not handle",
+                                    target.name));
+    }
+    columns.push_back(block.to(torch::kDouble));
+  }
+  return torch::cat(columns, 1);
+}
+
+}  // namespace
+
+std::vector<float> predict_samples(const ModelFile& model, const Dataset& samples, int batch_size) {
+  if (batch_size < 1) throw SpecError(fmt::format("--batch-size is {}; it must be >= 1", batch_size));
+  const ExperimentSpec spec = resolved_spec(model);
+  const Inputs in = encode_samples(model, samples);
+  std::vector<OutputHead> heads;
+  for (const auto& t : model.targets) {
+    heads.push_back({t.name, t.task, t.task == TaskType::multiclass ? static_cast<int>(t.classes.size()) : 1});
+  }
+  InputShape shape = in.shape;
+  const std::int64_t window = shape.is_sequence() ? window_length(spec.training.crop_length, shape.length) : 0;
+  if (window > 0) shape.length = static_cast<int>(window);
+  const std::shared_ptr<Network> network = build_network(spec.model, shape, heads);
+  torch::Tensor sum;
+  for (const ModelWeights& member : model.members) {
+    const torch::Tensor p = member_predictions(*network, member, model, in, window, batch_size);
+    sum = sum.defined() ? sum + p : p;
+  }
+  const torch::Tensor mean = (sum / static_cast<double>(model.members.size())).to(torch::kFloat).contiguous();
+  return std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+}
+
+}  // namespace gridfold::worker
