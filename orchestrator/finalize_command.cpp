@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/planned_experiment.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/dataset.hpp"
 #include "common/experiment_layout.hpp"
@@ -129,11 +130,10 @@ void refit(const FinalizeOptions& o, const std::string& config_id, const std::fi
 }  // namespace
 
 FinalizeSummary finalize_experiment(const FinalizeOptions& o) {
-  const ExperimentLayout layout(o.experiment);
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument document = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentSpec& spec = document.base();
-  const ResultStore store(layout, archive_directory(layout, spec));
+  const PlannedExperiment experiment(o.experiment);
+  const auto& [layout, plan, document] = experiment;
+  const ExperimentSpec& spec = experiment.spec();
+  const ResultStore store(layout, experiment.archive_dir());
 
   FinalizeSummary s;
   s.strategy = o.strategy.value_or(spec.final_model.strategy);

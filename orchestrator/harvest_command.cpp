@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/planned_experiment.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/fold_result.hpp"
@@ -164,11 +165,9 @@ std::vector<TargetSpec> targets_of_configs(const SpecDocument& doc, const Experi
 
 HarvestSummary harvest_experiment(const HarvestOptions& o) {
   const auto started = std::chrono::steady_clock::now();
-  const ExperimentLayout layout(o.experiment);
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentSpec& spec = doc.base();
-  const ResultStore store(layout, archive_directory(layout, spec));
+  const PlannedExperiment experiment(o.experiment);
+  const auto& [layout, plan, doc] = experiment;
+  const ResultStore store(layout, experiment.archive_dir());
 
   HarvestSummary summary;
   HarvestReport& r = summary.report;

@@ -20,6 +20,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/planned_experiment.hpp"
 #include "common/archive.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/atomic_file.hpp"
@@ -286,15 +287,14 @@ std::string human_bytes(std::uint64_t bytes) {
 
 PackSummary pack_experiment(const PackOptions& o) {
   const auto started = std::chrono::steady_clock::now();
-  const ExperimentLayout layout(o.experiment);
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentSpec& spec = doc.base();
+  const PlannedExperiment experiment(o.experiment);
+  const auto& [layout, plan, doc] = experiment;
+  const ExperimentSpec& spec = experiment.spec();
   const ExperimentLock lock(layout.root() / ".pack.lock", "gridfold pack");
 
   PackSummary s;
   s.experiment_dir = fs::absolute(layout.root()).lexically_normal();
-  s.archive_dir = fs::absolute(archive_directory(layout, spec)).lexically_normal();
+  s.archive_dir = fs::absolute(experiment.archive_dir()).lexically_normal();
   s.compression = spec.output.compression;
   fs::create_directories(s.archive_dir);
   for (const fs::path& debris : list_debris(s.archive_dir)) {

@@ -12,6 +12,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "common/planned_experiment.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/atomic_file.hpp"
 #include "common/experiment_layout.hpp"
@@ -185,7 +186,8 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t, cons
 
 ReportSummary make_report(const ReportOptions& o) {
   const auto started = std::chrono::steady_clock::now();
-  const ExperimentLayout layout(o.experiment);
+  const PlannedExperiment experiment(o.experiment);
+  const auto& [layout, plan, doc] = experiment;
   ReportSummary summary;
   summary.out_dir = o.out.empty() ? layout.root() / "report" : o.out;
   const std::filesystem::path plots = summary.out_dir / "plots";
@@ -197,10 +199,7 @@ ReportSummary make_report(const ReportOptions& o) {
   const HarvestSummary harvest = harvest_experiment(harvest_options);
   const HarvestReport& r = harvest.report;
 
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentSpec& spec = doc.base();
-  const ResultStore store(layout, archive_directory(layout, spec));
+  const ResultStore store(layout, experiment.archive_dir());
 
   std::set<std::uint32_t> best_configs;
   for (const HarvestTarget& t : r.targets) {

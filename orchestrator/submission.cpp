@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "common/planned_experiment.hpp"
 #include "common/atomic_file.hpp"
 #include "common/plan.hpp"
 #include "orchestrator/script_template.hpp"
@@ -218,10 +219,9 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
 }
 
 Submission submit_experiment(const SubmitOptions& options, const SlurmClient& slurm) {
-  const ExperimentLayout layout(options.experiment);
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentSpec& spec = doc.base();
+  const PlannedExperiment experiment(options.experiment);
+  const auto& [layout, plan, doc] = experiment;
+  const ExperimentSpec& spec = experiment.spec();
   const std::size_t elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
   // A dry run must work on a machine without SLURM, so it assumes no array size limit.
   const int max_array = options.dry_run ? static_cast<int>(std::max<std::size_t>(elements, 1)) : slurm.max_array_size();

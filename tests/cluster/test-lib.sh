@@ -1,41 +1,14 @@
 # Shared by the cluster integration tests (tests/cluster/test-*): a scratch directory, a
 # small duplex experiment, waiting for SLURM jobs, and checks that count. Sourced, not run.
-# Expects GRIDFOLD_BIN (the build's bin directory) and GRIDFOLD_SOURCE (the source tree).
-set -euo pipefail
-
-: "${GRIDFOLD_BIN:?set GRIDFOLD_BIN to the directory holding gridfold and gridfold-worker}"
-: "${GRIDFOLD_SOURCE:?set GRIDFOLD_SOURCE to the source tree}"
+# Expects GRIDFOLD_BIN and GRIDFOLD_SOURCE (tests/support/script-checks.sh).
+# Jobs run on the slurmd "nodes" of this machine, so the work directory must be visible
+# to them under the same path: any local directory is (sbatch passes the environment, the
+# Open MPI settings included, on to the jobs).
+# shellcheck source=../support/script-checks.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../support/script-checks.sh" gridfold-cluster-test
 CLUSTER_DIR=${GRIDFOLD_CLUSTER_DIR:-/tmp/gridfold-cluster}
 # shellcheck source=/dev/null
 source "$CLUSTER_DIR/env.sh"
-# The test cluster runs jobs as root, and Open MPI refuses root unless told otherwise;
-# sbatch passes the environment on to the jobs.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export PATH=$GRIDFOLD_BIN:$PATH
-
-# Jobs run on the slurmd "nodes" of this machine, so the work directory must be visible
-# to them under the same path: any local directory is.
-WORK=$(mktemp -d "/tmp/gridfold-cluster-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-
-check() {
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $what"
-  else
-    failed=$((failed + 1))
-    echo "FAILED: $what"
-  fi
-}
-
-finish() {
-  echo "$passed passed, $failed failed"
-  ((failed == 0))
-}
 
 # A duplex experiment on the first `rows` rows of the shipped data, small enough to train
 # in seconds: write_duplex_spec FILE NAME ROWS, then the slurm: section on stdin.

@@ -1,35 +1,10 @@
 # Shared by the end-to-end workload tests (tests/workloads/test-*): each runs one shipped
 # experiment of grids/, shrunk to seconds, through plan -> run --local (workers under real
 # mpirun, then pack and report) -> harvest, and checks what comes out. Sourced, not run.
-# Expects GRIDFOLD_BIN (the build's bin directory) and GRIDFOLD_SOURCE (the source tree).
-set -euo pipefail
-
-: "${GRIDFOLD_BIN:?set GRIDFOLD_BIN to the directory holding gridfold and gridfold-worker}"
-: "${GRIDFOLD_SOURCE:?set GRIDFOLD_SOURCE to the source tree}"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export PATH=$GRIDFOLD_BIN:$PATH
+# Expects GRIDFOLD_BIN and GRIDFOLD_SOURCE (tests/support/script-checks.sh).
+# shellcheck source=../support/script-checks.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../support/script-checks.sh" gridfold-workload-test
 WORKLOADS=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
-WORK=$(mktemp -d "/tmp/gridfold-workload-test.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-
-check() {
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok: $what"
-  else
-    failed=$((failed + 1))
-    echo "FAILED: $what"
-  fi
-}
-
-finish() {
-  echo "$passed passed, $failed failed"
-  ((failed == 0))
-}
 
 # The shipped grid plans as its comments say: planned_tasks GRID prints its task count.
 planned_tasks() {
