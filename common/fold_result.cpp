@@ -72,14 +72,7 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   file.set_attr("inner_fold", static_cast<std::int64_t>(r.inner_fold));
   file.set_attr("task", static_cast<std::int64_t>(r.task));
 
-  const h5::Node config = file.create_group("config");
-  std::vector<std::string> paths, values;
-  for (const auto& [path, value] : r.params) {
-    paths.push_back(path);
-    values.push_back(value);
-  }
-  config.write("paths", paths);
-  config.write("values", values);
+  file.create_group("config").write_pairs("paths", "values", r.params);
 
   const h5::Node metrics = file.create_group("metrics");
   for (const auto& [target, values_of_target] : r.metrics) {
@@ -151,13 +144,7 @@ FoldResult read_contents(const h5::File& file) {
   r.inner_fold = static_cast<int>(file.attr_int("inner_fold"));
   r.task = static_cast<std::uint64_t>(file.attr_int("task"));
 
-  const h5::Node config = file.group("config");
-  const auto paths = config.read_strings("paths");
-  const auto values = config.read_strings("values");
-  if (paths.size() != values.size()) {
-    throw h5::Error(fmt::format("{}: config/paths and config/values differ in length", file.path()));
-  }
-  for (std::size_t i = 0; i < paths.size(); ++i) r.params.emplace_back(paths[i], values[i]);
+  r.params = file.group("config").read_pairs("paths", "values");
 
   const h5::Node metrics = file.group("metrics");
   for (const auto& target : metrics.children()) {

@@ -237,6 +237,27 @@ std::vector<std::string> Node::read_strings(const std::string& n) const {
   return out;
 }
 
+void Node::write_pairs(const std::string& keys, const std::string& values, const StringPairs& pairs) const {
+  std::vector<std::string> k, v;
+  for (const auto& [key, value] : pairs) {
+    k.push_back(key);
+    v.push_back(value);
+  }
+  write(keys, k);
+  write(values, v);
+}
+
+Node::StringPairs Node::read_pairs(const std::string& keys, const std::string& values) const {
+  const auto k = read_strings(keys);
+  const auto v = read_strings(values);
+  if (k.size() != v.size()) {
+    throw Error(fmt::format("{}: {} and {} differ in length ({} and {})", path_, keys, values, k.size(), v.size()));
+  }
+  StringPairs out;
+  for (std::size_t i = 0; i < k.size(); ++i) out.emplace_back(k[i], v[i]);
+  return out;
+}
+
 std::vector<std::size_t> Node::shape(const std::string& n) const {
   Handle ds = open_dataset(*this, n);
   Handle space(check(H5Dget_space(ds.id()), "cannot get dataspace"), H5Sclose);

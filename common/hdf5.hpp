@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace gridfold::h5 {
@@ -78,6 +79,12 @@ class Node {
   std::vector<std::string> read_strings(const std::string& name) const;
   // Shape of a dataset (1 or 2 entries).
   std::vector<std::size_t> shape(const std::string& name) const;
+
+  // (key, value) string pairs as two string datasets of one length: h5py and pandas read them
+  // as two columns. Reading throws Error when their lengths differ.
+  using StringPairs = std::vector<std::pair<std::string, std::string>>;
+  void write_pairs(const std::string& keys, const std::string& values, const StringPairs& pairs) const;
+  StringPairs read_pairs(const std::string& keys, const std::string& values) const;
 
   void set_attr(const std::string& name, const std::string& value) const;
   void set_attr(const std::string& name, double value) const;

@@ -42,13 +42,7 @@ void write_contents(const h5::File& file, const ModelFile& m) {
   const h5::Node spec = file.create_group("spec");
   spec.set_attr("text", m.spec_text);
   spec.set_attr("directory", m.spec_dir.string());
-  std::vector<std::string> paths, values;
-  for (const auto& [path, value] : m.params) {
-    paths.push_back(path);
-    values.push_back(value);
-  }
-  spec.write("param_paths", paths);
-  spec.write("param_values", values);
+  spec.write_pairs("param_paths", "param_values", m.params);
 
   const h5::Node encoding = file.create_group("encoding");
   encoding.set_attr("alphabet", to_string(m.alphabet));
@@ -97,12 +91,7 @@ ModelFile read_contents(const h5::File& file) {
   const h5::Node spec = file.group("spec");
   m.spec_text = spec.attr_string("text");
   m.spec_dir = spec.attr_string("directory");
-  const auto paths = spec.read_strings("param_paths");
-  const auto values = spec.read_strings("param_values");
-  if (paths.size() != values.size()) {
-    throw h5::Error(fmt::format("{}: spec/param_paths and spec/param_values differ in length", where));
-  }
-  for (std::size_t i = 0; i < paths.size(); ++i) m.params.emplace_back(paths[i], values[i]);
+  m.params = spec.read_pairs("param_paths", "param_values");
 
   const h5::Node encoding = file.group("encoding");
   m.alphabet = alphabet_named(encoding.attr_string("alphabet"), where);
