@@ -112,7 +112,7 @@ HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metri
   const std::string metric = metric_option.empty() ? default_ranking_metric(target.task) : metric_option;
   check_metric(folds, target.name, metric);
   HarvestTarget t{target.name, target.task, rank_configs(folds, plan.configs.size(), target.name, metric), {},
-                  target.tolerance};
+                  target.tolerance, target.classes};
   const auto& best = t.ranking.rows.front();
   if (best.metrics.count(metric) && !std::isnan(best.metrics.at(metric).mean)) {
     for (int f = 0; f < static_cast<int>(plan.folds.outer_count()); ++f) {

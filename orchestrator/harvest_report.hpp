@@ -22,6 +22,7 @@ struct HarvestTarget {
   ConfigRanking ranking;
   std::optional<NestedSelection> nested;  // when the plan has inner folds
   int tolerance = 0;                      // per_position: of the boundary scores (spec data.targets[].tolerance)
+  std::vector<std::string> classes;       // multiclass, per_position: the spec's class names, if any
 };
 
 struct HarvestReport {

@@ -102,8 +102,8 @@ PooledPredictions pool(const std::vector<FoldResult>& results, const std::string
 }
 
 // The spec's class names; without them, indices up to the largest one seen.
-std::vector<std::string> class_names(const TargetSpec& spec, const PooledPredictions& p) {
-  if (!spec.classes.empty()) return spec.classes;
+std::vector<std::string> class_names(const HarvestTarget& t, const PooledPredictions& p) {
+  if (!t.classes.empty()) return t.classes;
   double largest = 0;
   for (const auto* values : {&p.truth, &p.prediction}) {
     for (const double v : *values) largest = std::isnan(v) ? largest : std::max(largest, v);
@@ -114,7 +114,7 @@ std::vector<std::string> class_names(const TargetSpec& spec, const PooledPredict
 }
 
 // Plots and notes of one target's section that come from predictions, by task type.
-void add_prediction_figures(ReportSection& section, const HarvestTarget& t, const TargetSpec& spec,
+void add_prediction_figures(ReportSection& section, const HarvestTarget& t,
                             const HarvestReport& r, const std::vector<FoldResult>& results, FigureNames& names,
                             const std::filesystem::path& plots) {
   const std::uint32_t best = *best_config(t);
@@ -158,7 +158,7 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t, cons
     }
     case TaskType::multiclass: {
       const PooledPredictions p = pool(results, t.name);
-      const std::vector<std::string> classes = class_names(spec, p);
+      const std::vector<std::string> classes = class_names(t, p);
       section.figures.push_back(draw_figure(confusion_figure(names.take("confusion", t.name), t.name, label,
                                                              confusion_matrix(p.truth, p.prediction, classes.size()),
                                                              classes),
@@ -219,12 +219,10 @@ ReportSummary make_report(const ReportOptions& o) {
   page.top = o.top;
   page.tables = harvest.files;
 
-  const std::vector<TargetSpec> targets = targets_of_configs(doc, plan);  // in r.targets' order
-  for (std::size_t i = 0; i < r.targets.size(); ++i) {
-    const HarvestTarget& t = r.targets[i];
+  for (const HarvestTarget& t : r.targets) {
     ReportSection section{fmt::format("Predictions of target {} ({})", t.name, to_string(t.task)), {}, {}};
     if (best_config(t)) {
-      add_prediction_figures(section, t, targets[i], r, results_of(*best_config(t)), names, plots);
+      add_prediction_figures(section, t, r, results_of(*best_config(t)), names, plots);
     } else {
       section.notes.push_back(t.name + ": no plots of predictions: no config has a defined " + t.ranking.metric +
                               " yet.");
