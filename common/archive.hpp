@@ -23,14 +23,15 @@
 #include <string_view>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "common/spec.hpp"
 
 namespace gridfold {
 
 // An archive or index that is unreadable, corrupt, unsafe, or disagrees with its index.
-class ArchiveError : public std::runtime_error {
+class ArchiveError : public BadInputError {
  public:
-  using std::runtime_error::runtime_error;
+  using BadInputError::BadInputError;
 };
 
 struct ArchiveMember {

@@ -8,13 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.hpp"
 #include "common/spec.hpp"
 
 namespace gridfold {
 
-class DataError : public std::runtime_error {
+class DataError : public BadInputError {
  public:
-  using std::runtime_error::runtime_error;
+  using BadInputError::BadInputError;
 };
 
 // A delimited text table kept as strings; `line_of_row[i]` is the 1-based file line of row i.

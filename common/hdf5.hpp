@@ -11,11 +11,13 @@
 #include <utility>
 #include <vector>
 
+#include "common/errors.hpp"
+
 namespace gridfold::h5 {
 
-class Error : public std::runtime_error {
+class Error : public BadInputError {
  public:
-  using std::runtime_error::runtime_error;
+  using BadInputError::BadInputError;
 };
 
 // HDF5 prints its own error stacks to stderr by default; gridfold reports errors itself.

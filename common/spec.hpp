@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "common/errors.hpp"
+
 namespace gridfold {
 
 struct SourceLocation {
@@ -24,9 +26,9 @@ struct SourceLocation {
   std::string str() const;  // "file:line:column"
 };
 
-class SpecError : public std::runtime_error {
+class SpecError : public BadInputError {
  public:
-  using std::runtime_error::runtime_error;
+  using BadInputError::BadInputError;
 };
 
 // One value a grid assigns to a parameter, kept as canonical flow YAML ("64", "0.001",

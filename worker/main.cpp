@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/archive_catalog.hpp"
+#include "common/exit_codes.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/plan.hpp"
 #include "common/result_inventory.hpp"
@@ -33,8 +34,6 @@
 namespace {
 
 using namespace gridfold;
-
-constexpr int kExitOk = 0, kExitTasksFailed = 1, kExitSetup = 2, kExitStopped = 7;
 
 // Set by the signal handlers (any thread may receive them), read at every training step.
 std::atomic<bool> checkpoint_wanted{false}, stop_wanted{false};
@@ -154,7 +153,7 @@ int main(int argc, char** argv) {
       throw CLI::RequiredError("one of --task, --all or --element-offset");
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitSetup;
+    return app.exit(e) == 0 ? kExitOk : kExitWorkerSetup;
   }
 
   const std::string rank_prefix = mpi.size() > 1 ? fmt::format("[rank {}/{}] ", mpi.rank(), mpi.size()) : "";
@@ -170,7 +169,7 @@ int main(int argc, char** argv) {
     finished = finished_tasks(layout, plan, archive_directory(layout, spec.base()));
   } catch (const std::exception& e) {
     print_line(stderr, fmt::format("{}gridfold-worker: {}: {}", rank_prefix, experiment.string(), e.what()));
-    return kExitSetup;
+    return kExitWorkerSetup;
   }
 
   worker::TaskOptions options;
@@ -220,7 +219,7 @@ int main(int argc, char** argv) {
   if (stop_wanted) {
     print_line(stderr, fmt::format("{}gridfold-worker: stopped by SIGTERM; unfinished tasks resume from their "
                                    "checkpoints when run again", rank_prefix));
-    return kExitStopped;
+    return kExitWorkerStopped;
   }
   if (totals.tasks_failed > 0) {
     if (mpi.rank() == 0) {

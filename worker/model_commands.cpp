@@ -12,6 +12,7 @@
 #include "common/experiment_layout.hpp"
 #include "common/hdf5.hpp"
 #include "common/model_file.hpp"
+#include "common/exit_codes.hpp"
 #include "common/plan.hpp"
 #include "common/prediction_table.hpp"
 #include "worker/predictor.hpp"
@@ -21,8 +22,6 @@
 
 namespace gridfold::worker {
 namespace {
-
-constexpr int kExitOk = 0, kExitTrainingFailed = 1, kExitUsage = 2, kExitBadInput = 3, kExitInternal = 5;
 
 void print_line(std::FILE* stream, const std::string& line) {
   fmt::print(stream, "{}\n", line);
@@ -93,7 +92,7 @@ int run_model_command(int argc, char** argv) {
     return refit_cmd->parsed() ? refit(r) : predict(p);
   } catch (const TrainingError& e) {
     print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
-    return kExitTrainingFailed;
+    return kExitTasksFailed;
   } catch (const SpecError& e) {
     print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
     return kExitBadInput;

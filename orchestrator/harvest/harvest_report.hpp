@@ -1,0 +1,49 @@
+// What `gridfold harvest` found, and the files it is written to (schema in docs/harvest.md):
+// configs.csv, nested.csv, predictions.csv, positions.csv, best.json and harvest.h5, each
+// written atomically.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/grid.hpp"
+#include "common/spec.hpp"
+#include "orchestrator/harvest/harvest_statistics.hpp"
+#include "orchestrator/harvest/position_profile.hpp"
+
+namespace gridfold {
+
+struct HarvestTarget {
+  std::string name;
+  TaskType task = TaskType::regression;
+  ConfigRanking ranking;
+  std::optional<NestedSelection> nested;  // when the plan has inner folds
+  int tolerance = 0;                      // per_position: of the boundary scores (spec data.targets[].tolerance)
+  std::vector<std::string> classes;       // multiclass, per_position: the spec's class names, if any
+};
+
+struct HarvestReport {
+  std::string experiment;
+  std::vector<std::string> param_paths;
+  std::vector<Config> configs;
+  std::size_t outer_folds = 0, inner_folds = 0;
+  // Results read, by kind and by where they came from.
+  std::size_t outer_results = 0, inner_results = 0;
+  std::size_t loose = 0, archived = 0;
+  std::size_t superseded = 0;  // older archived copies of a result that a newer copy replaces
+  std::size_t unplanned = 0;   // results of configs the current plan no longer has
+  std::vector<HarvestTarget> targets;
+  std::vector<PredictionTable::Row> predictions;
+  std::vector<PositionProfiles::Row> positions;  // per_position targets: F1 along the window
+};
+
+// The summary as JSON: what best.json holds and `harvest --json` prints.
+std::string report_json(const HarvestReport& report);
+
+// Writes every file into `dir` (created if needed); returns their paths.
+std::vector<std::filesystem::path> write_report(const HarvestReport& report, const std::filesystem::path& dir);
+
+}  // namespace gridfold

@@ -1,0 +1,107 @@
+#include "orchestrator/plan/plan_command.hpp"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+#include <algorithm>
+
+#include "common/atomic_file.hpp"
+#include "common/dataset.hpp"
+#include "common/experiment_layout.hpp"
+#include "common/text_file.hpp"
+#include "common/archive_catalog.hpp"
+#include "common/result_inventory.hpp"
+
+namespace gridfold {
+namespace fs = std::filesystem;
+
+namespace {
+
+// The experiment directory must be empty, new, or hold a plan of the same experiment name.
+void check_directory_is_ours(const ExperimentLayout& layout, const std::string& name) {
+  if (!fs::exists(layout.root())) return;
+  if (!fs::is_directory(layout.root())) {
+    throw SpecError(fmt::format("{}: exists and is not a directory; choose another --out", layout.root().string()));
+  }
+  if (!fs::exists(layout.spec())) {
+    if (fs::directory_iterator(layout.root()) != fs::directory_iterator()) {
+      throw SpecError(fmt::format("{}: directory is not empty and holds no gridfold experiment; choose another --out",
+                                  layout.root().string()));
+    }
+    return;
+  }
+  const SpecDocument existing = SpecDocument::parse(read_text_file(layout.spec()), layout.spec().string(), layout.root());
+  if (existing.base().name != name) {
+    throw SpecError(fmt::format("{}: holds experiment '{}', not '{}'; choose another --out",
+                                layout.root().string(), existing.base().name, name));
+  }
+}
+
+std::vector<std::string> label_columns(const ResamplingSpec& r) {
+  std::vector<std::string> cols;
+  if (!r.stratify_by.empty()) cols.push_back(r.stratify_by);
+  if (!r.group_by.empty()) cols.push_back(r.group_by);
+  return cols;
+}
+
+}  // namespace
+
+PlanSummary plan_experiment(const PlanOptions& options) {
+  const SpecDocument doc = SpecDocument::load(options.spec);
+  const ExperimentSpec& spec = doc.base();
+  const Dataset data = load_dataset(spec.data, label_columns(spec.resampling));
+  const auto& r = spec.resampling;
+  const ExperimentPlan plan =
+      make_plan(doc, data.size(), r.stratify_by.empty() ? std::vector<std::string>{} : data.extra_column(r.stratify_by),
+                r.group_by.empty() ? std::vector<std::string>{} : data.extra_column(r.group_by));
+
+  const ExperimentLayout layout(options.out.empty() ? fs::path(spec.name) : options.out);
+  check_directory_is_ours(layout, spec.name);
+
+  PlanSummary s;
+  s.experiment_dir = fs::absolute(layout.root()).lexically_normal();
+  s.name = spec.name;
+  s.samples = data.size();
+  s.configs = plan.configs.size();
+  s.outer_folds = plan.folds.outer_count();
+  s.inner_folds = static_cast<std::size_t>(plan.folds.inner_count);
+  s.tasks = plan.tasks.size();
+  s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
+  s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
+  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, spec));
+  s.results_present = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
+  if (!options.dry_run) {
+    fs::create_directories(layout.root());
+    write_text_atomically(layout.spec(), doc.text());
+    write_plan(layout.plan(), plan);
+    s.written = true;
+  }
+  return s;
+}
+
+std::string render_text(const PlanSummary& s) {
+  std::string out = fmt::format(
+      "experiment  {}\n"
+      "directory   {}{}\n"
+      "samples     {}\n"
+      "configs     {}\n"
+      "folds       {} outer{}\n"
+      "tasks       {} ({} already have results)\n"
+      "elements    {} array elements of {} task(s)\n",
+      s.name, s.experiment_dir.string(), s.written ? "" : " (dry run: nothing written)", s.samples, s.configs,
+      s.outer_folds, s.inner_folds ? fmt::format(" x {} inner", s.inner_folds) : "", s.tasks, s.results_present,
+      s.elements, s.tasks_per_element);
+  return out;
+}
+
+std::string render_json(const PlanSummary& s) {
+  nlohmann::json j{{"experiment", s.name},          {"directory", s.experiment_dir.string()},
+                   {"written", s.written},          {"samples", s.samples},
+                   {"configs", s.configs},          {"outer_folds", s.outer_folds},
+                   {"inner_folds", s.inner_folds},  {"tasks", s.tasks},
+                   {"results_present", s.results_present}, {"elements", s.elements},
+                   {"tasks_per_element", s.tasks_per_element}};
+  return j.dump(2) + "\n";
+}
+
+}  // namespace gridfold

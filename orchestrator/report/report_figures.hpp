@@ -1,0 +1,58 @@
+// The report's plots as gnuplot figures: what is drawn, from which numbers, with which
+// labels. Each function returns the figure's data files and commands; draw_figure
+// (gnuplot_figure.hpp) renders them.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/fold_result.hpp"
+#include "common/grid.hpp"
+#include "orchestrator/report/classification_curves.hpp"
+#include "orchestrator/report/gnuplot_figure.hpp"
+#include "orchestrator/harvest/harvest_report.hpp"
+
+namespace gridfold {
+
+// Each sample of one selection and target at its mean prediction, with an error bar of the
+// standard deviation across the resamples that tested it, against its truth; identity line;
+// R² and RMSE of the mean predictions in the title.
+GnuplotFigure predicted_vs_actual_figure(const std::string& name, const std::string& target,
+                                         const std::string& config_label,
+                                         std::span<const PredictionTable::Row> rows);
+
+// Training and validation loss per evaluation of one config's outer results: median over the
+// folds as a line, minimum to maximum as a band. Folds that stopped early contribute only
+// the evaluations they have.
+GnuplotFigure learning_curve_figure(const std::string& name, const std::string& config_label,
+                                    std::span<const FoldResult> results);
+
+// The target's ranking metric against one grid parameter: each config's mean over its outer
+// folds as a small point, and per parameter value the mean and standard deviation of those
+// config means.
+GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget& target,
+                                    std::span<const Config> configs, const std::string& param_path);
+
+// curve from roc_curve; auroc printed in the title.
+GnuplotFigure roc_figure(const std::string& name, const std::string& target, const std::string& config_label,
+                         std::span<const CurvePoint> curve);
+
+// curve from precision_recall_curve; `prevalence` (fraction of positives) is the chance line.
+GnuplotFigure precision_recall_figure(const std::string& name, const std::string& target,
+                                      const std::string& config_label, std::span<const CurvePoint> curve,
+                                      double prevalence);
+
+// counts from confusion_matrix; cells are coloured by the fraction of their true class.
+GnuplotFigure confusion_figure(const std::string& name, const std::string& target, const std::string& config_label,
+                               const std::vector<std::vector<std::size_t>>& counts,
+                               const std::vector<std::string>& class_names);
+
+// F1 at the target's tolerance along the window, one line per boundary class, from harvest's
+// positions rows of one selection and config (pooled over its outer folds), with the density of
+// true boundaries per 1000 positions on the right axis; the pooled F1 per class in the title.
+GnuplotFigure position_f1_figure(const std::string& name, const std::string& target, const std::string& config_label,
+                                 std::span<const PositionProfiles::Row> rows);
+
+}  // namespace gridfold

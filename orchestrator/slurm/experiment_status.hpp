@@ -1,0 +1,65 @@
+// Where a submitted experiment stands: SLURM's state of every array element (one squeue
+// and one sacct call for all arrays together), tasks done from the results on disk, and
+// why things failed.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/experiment_layout.hpp"
+#include "orchestrator/slurm/job_states.hpp"
+#include "orchestrator/slurm/slurm_client.hpp"
+#include "orchestrator/slurm/submission.hpp"
+
+namespace gridfold {
+
+struct ElementStatus {
+  std::size_t element = 0;  // index into the plan's elements
+  std::string job_id;       // the array job that ran it last
+  std::size_t array_index = 0;
+  ElementState state = ElementState::unknown;
+  std::string slurm_state, exit_code, node_list;
+  std::filesystem::path log;
+  std::vector<std::string> log_tail;  // filled for failures
+};
+
+struct ArrayStatus {
+  std::string job_id;
+  ArrayChunk chunk;
+  std::size_t submitted = 0;
+  std::map<ElementState, std::size_t> counts;
+};
+
+struct TaskFailure {
+  std::string result_name;  // "<config id>/outer003"
+  std::string reason;
+  std::filesystem::path file;
+};
+
+struct ExperimentStatus {
+  std::string name;
+  std::size_t tasks_total = 0, tasks_done = 0;
+  std::size_t elements_total = 0;
+  bool submitted = false;
+  bool accounting = true;  // false: sacct is off, states of ended elements are inferred
+  std::vector<ArrayStatus> arrays;
+  std::vector<ElementStatus> elements;  // latest state of every submitted element
+  std::map<ElementState, std::size_t> element_counts;  // over `elements`
+  std::vector<TaskFailure> task_failures;
+  std::string pack_job_id, pack_state;
+  std::optional<double> tasks_per_hour, eta_seconds;
+
+  std::vector<const ElementStatus*> failed_elements() const;
+};
+
+ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClient& slurm, std::size_t log_lines = 10);
+
+std::string render_table(const ExperimentStatus& s);  // for a terminal
+std::string render_line(const ExperimentStatus& s);   // one plain line, for logs and pipes
+std::string render_json(const ExperimentStatus& s);
+
+}  // namespace gridfold

@@ -1,0 +1,83 @@
+// Turning a planned experiment into SLURM job arrays, and the record of what was submitted
+// (slurm/submissions.json in the experiment directory).
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/experiment_layout.hpp"
+#include "common/plan.hpp"
+#include "common/spec.hpp"
+#include "orchestrator/slurm/slurm_client.hpp"
+
+namespace gridfold {
+
+// One job array covering elements [first_element, first_element + count); its SLURM
+// indices run 0..count-1, below the cluster's MaxArraySize.
+struct ArrayChunk {
+  std::size_t first_element = 0;
+  std::size_t count = 0;
+};
+
+// Elements split into as few arrays as MaxArraySize allows.
+std::vector<ArrayChunk> split_into_arrays(std::size_t elements, int max_array_size);
+
+struct SubmittedArray {
+  std::string job_id;  // empty in a dry run
+  ArrayChunk chunk;
+  std::vector<std::size_t> indices;  // the SLURM indices submitted: all of the chunk, or a resubmission's few
+  std::filesystem::path script;
+};
+
+struct Submission {
+  std::string submitted_at;  // ISO 8601 UTC
+  std::size_t tasks = 0;
+  std::size_t tasks_per_element = 1;
+  std::vector<SubmittedArray> arrays;
+  std::string pack_job_id;
+  std::filesystem::path pack_script;
+  bool dry_run = false;
+};
+
+struct SubmitOptions {
+  std::filesystem::path experiment;  // a planned experiment directory
+  bool dry_run = false;
+  std::string launcher = "mpirun";  // how ranks start inside an element: mpirun or srun
+  std::string time;                 // overrides slurm.time (e.g. a resubmission after TIMEOUT)
+};
+
+// Some of a chunk's elements, by SLURM index (sorted).
+struct ArrayRequest {
+  ArrayChunk chunk;
+  std::vector<std::size_t> indices;
+};
+
+// What the pack job must wait for besides the new arrays: arrays still queued or running,
+// and a pack job still pending from an earlier submission (whose dependency is extended
+// instead of submitting a second pack job).
+struct PackDependency {
+  std::vector<std::string> still_active_arrays;
+  std::string pending_pack_job;
+};
+
+// Renders the array and pack scripts into slurm/ and, unless dry_run, submits them (the pack
+// job depends afterany on every array) and records the submission.
+Submission submit_experiment(const SubmitOptions& options, const SlurmClient& slurm);
+
+// The same for chosen elements only (resubmission).
+Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& plan, const ExperimentSpec& spec,
+                         const std::vector<ArrayRequest>& requests, const SubmitOptions& options,
+                         const SlurmClient& slurm, const PackDependency& pack);
+
+// Every array and pack job id of these submissions, sorted, without repeats.
+std::vector<std::string> job_ids(const std::vector<Submission>& submissions);
+
+// Every submission made for the experiment, oldest first.
+std::vector<Submission> read_submissions(const ExperimentLayout& layout);
+
+std::string render_text(const Submission& s);
+std::string render_json(const Submission& s);
+
+}  // namespace gridfold

@@ -1,0 +1,44 @@
+#include <catch2/catch.hpp>
+
+#include "orchestrator/slurm/job_states.hpp"
+
+using namespace gridfold;
+
+TEST_CASE("squeue lines of running and pending elements become element records", "[status]") {
+  const auto records = parse_squeue("101_3|RUNNING|n1\n101_[4-6%2]|PENDING|\n102|PENDING|\n");
+  REQUIRE(records.size() == 3);
+  CHECK(records[0].job_id == "101");
+  CHECK(records[0].first_index == 3);
+  CHECK(records[0].state == ElementState::running);
+  CHECK(records[0].node_list == "n1");
+  CHECK(records[1].first_index == 4);
+  CHECK(records[1].last_index == 6);
+  CHECK(records[1].state == ElementState::pending);
+  CHECK(records[2].job_id == "102");
+}
+
+TEST_CASE("sacct states map to gridfold's element states", "[status]") {
+  const auto records = parse_sacct(
+      "7_0|COMPLETED|0:0|n1\n7_1|CANCELLED by 0|0:9|n2\n7_2|TIMEOUT|0:0|n1\n7_3|OUT_OF_MEMORY|0:125|n1\n"
+      "7_4|NODE_FAIL|1:0|n2\n7_5|PREEMPTED|0:0|n2\n7_6|FAILED|1:0|n1\n7_[7,9-10]|PENDING|0:0|None assigned\n");
+  REQUIRE(records.size() == 9);
+  CHECK(records[0].state == ElementState::completed);
+  CHECK(records[1].state == ElementState::cancelled);
+  CHECK(records[1].exit_code == "0:9");
+  CHECK(records[2].state == ElementState::timeout);
+  CHECK(records[3].state == ElementState::out_of_memory);
+  CHECK(records[4].state == ElementState::node_fail);
+  CHECK(records[5].state == ElementState::preempted);
+  CHECK(records[6].state == ElementState::failed);
+  CHECK(records[7].first_index == 7);
+  CHECK(records[8].first_index == 9);
+  CHECK(records[8].last_index == 10);
+  CHECK(is_failure(ElementState::timeout));
+  CHECK_FALSE(is_failure(ElementState::completed));
+  CHECK(is_active(ElementState::requeued));
+}
+
+TEST_CASE("an unreadable SLURM line is reported with the line", "[status]") {
+  CHECK_THROWS_WITH(parse_sacct("7_x|COMPLETED|0:0\n"), Catch::Contains("'7_x|COMPLETED|0:0'"));
+  CHECK_THROWS_WITH(parse_sacct("justoneword\n"), Catch::Contains("unexpected line"));
+}
