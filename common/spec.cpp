@@ -3,7 +3,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <charconv>
 #include <limits>
 #include <regex>
 #include <set>
@@ -12,9 +11,11 @@
 
 #include "common/text_file.hpp"
 #include "common/text_match.hpp"
+#include "common/yaml_reader.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
+using namespace yaml_reader;
 
 std::string SourceLocation::str() const {
   if (line == 0) return file;
@@ -25,12 +26,6 @@ namespace {
 
 // Sections of the spec whose scalar parameters a grid may vary.
 const std::set<std::string> kGridSections{"data", "model", "training"};
-
-template <typename E>
-struct EnumName {
-  E value;
-  const char* name;
-};
 
 const EnumName<Alphabet> kAlphabets[] = {
     {Alphabet::dna, "dna"}, {Alphabet::rna, "rna"}, {Alphabet::protein, "protein"}, {Alphabet::none, "none"}};
@@ -53,221 +48,6 @@ const EnumName<Compression> kCompressions[] = {
     {Compression::zstd, "zstd"}, {Compression::gzip, "gzip"}, {Compression::none, "none"}};
 const EnumName<FinalModelStrategy> kStrategies[] = {
     {FinalModelStrategy::refit, "refit"}, {FinalModelStrategy::ensemble, "ensemble"}};
-
-template <typename E, std::size_t N>
-std::string enum_name(const EnumName<E> (&table)[N], E value) {
-  for (const auto& e : table) {
-    if (e.value == value) return e.name;
-  }
-  return "?";
-}
-
-template <typename E, std::size_t N>
-std::vector<std::string> enum_names(const EnumName<E> (&table)[N]) {
-  std::vector<std::string> out;
-  for (const auto& e : table) out.emplace_back(e.name);
-  return out;
-}
-
-// Canonical flow-style YAML of a node: the identity of a grid value.
-std::string canonical_yaml(const YAML::Node& node) {
-  YAML::Emitter out;
-  out.SetMapFormat(YAML::Flow);
-  out.SetSeqFormat(YAML::Flow);
-  out << node;
-  return out.c_str();
-}
-
-// Everything a reader needs to report errors and apply grid overrides.
-struct ParseContext {
-  std::string file;
-  fs::path base_dir;
-  const ParamAssignment* overrides = nullptr;
-  std::set<std::string>* used_overrides = nullptr;
-  std::map<std::string, std::vector<std::string>>* keys_by_section = nullptr;  // for messages
-};
-
-SourceLocation location_of(const YAML::Node& node, const ParseContext& ctx) {
-  const YAML::Mark m = node.Mark();
-  if (m.is_null()) return {ctx.file, 0, 0};
-  return {ctx.file, m.line + 1, m.column + 1};
-}
-
-// A value being read: the node and the place a user should look to fix it.
-struct Value {
-  YAML::Node node;
-  SourceLocation where;
-  std::string path;  // dotted, for messages
-
-  [[noreturn]] void fail(const std::string& expected) const {
-    const std::string shown = node.IsScalar() ? node.Scalar() : canonical_yaml(node);
-    throw SpecError(fmt::format("{}: {}: '{}' is not valid; expected {}", where.str(), path, shown, expected));
-  }
-  const std::string& scalar(const std::string& expected) const {
-    if (!node.IsScalar()) fail(expected);
-    return node.Scalar();
-  }
-};
-
-std::string join(const std::vector<std::string>& items, const char* sep = ", ") {
-  std::string out;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i) out += sep;
-    out += items[i];
-  }
-  return out;
-}
-
-long long as_integer(const Value& v, long long lo, long long hi) {
-  const std::string expected = hi == std::numeric_limits<long long>::max()
-                                   ? fmt::format("an integer >= {}", lo)
-                                   : fmt::format("an integer from {} to {}", lo, hi);
-  const std::string& s = v.scalar(expected);
-  long long out = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || end != s.data() + s.size() || out < lo || out > hi) v.fail(expected);
-  return out;
-}
-
-double as_number(const Value& v, double lo, double hi, bool lo_open = false) {
-  std::string expected;
-  if (hi == std::numeric_limits<double>::infinity()) {
-    expected = fmt::format("a number {} {}", lo_open ? ">" : ">=", lo);
-  } else if (lo_open) {
-    expected = fmt::format("a number > {} and <= {}", lo, hi);
-  } else {
-    expected = fmt::format("a number from {} to {}", lo, hi);
-  }
-  const std::string& s = v.scalar(expected);
-  double out = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  if (ec != std::errc() || end != s.data() + s.size() || !(out >= lo) || out > hi || (lo_open && out == lo)) {
-    v.fail(expected);
-  }
-  return out;
-}
-
-bool as_bool(const Value& v) {
-  const std::string& s = v.scalar("true or false");
-  if (s == "true" || s == "True" || s == "yes") return true;
-  if (s == "false" || s == "False" || s == "no") return false;
-  v.fail("true or false");
-}
-
-std::string as_string(const Value& v) { return v.scalar("a string"); }
-
-std::string as_matching(const Value& v, const std::regex& pattern, const std::string& expected) {
-  const std::string& s = v.scalar(expected);
-  if (!std::regex_match(s, pattern)) v.fail(expected);
-  return s;
-}
-
-template <typename E, std::size_t N>
-E as_enum(const Value& v, const EnumName<E> (&table)[N]) {
-  const std::vector<std::string> names = enum_names(table);
-  const std::string expected = "one of " + join(names);
-  const std::string& s = v.scalar(expected);
-  for (const auto& e : table) {
-    if (s == e.name) return e.value;
-  }
-  if (auto near = closest_match(s, names)) v.fail(fmt::format("{} (did you mean '{}'?)", expected, *near));
-  v.fail(expected);
-}
-
-// Reads one YAML mapping, remembering which keys were consumed so that anything left over is
-// reported as unknown, with the nearest known key as a suggestion.
-class MapReader {
- public:
-  MapReader(Value map, const ParseContext& ctx) : map_(std::move(map)), ctx_(ctx) {
-    if (!map_.node.IsMap()) map_.fail("a mapping of keys to values");
-  }
-
-  // The value at `key`, or nothing. A grid override of this path takes precedence.
-  std::optional<Value> get(const std::string& key) {
-    known_.push_back(key);
-    if (ctx_.keys_by_section) (*ctx_.keys_by_section)[map_.path].push_back(key);
-    const std::string path = map_.path.empty() ? key : map_.path + "." + key;
-    if (ctx_.overrides) {
-      if (auto it = ctx_.overrides->find(path); it != ctx_.overrides->end()) {
-        ctx_.used_overrides->insert(path);
-        return Value{YAML::Load(it->second.yaml), it->second.where, path};
-      }
-    }
-    const YAML::Node node = map_.node[key];
-    if (!node.IsDefined() || node.IsNull()) return std::nullopt;
-    return Value{node, location_of(node, ctx_), path};
-  }
-
-  Value require(const std::string& key) {
-    auto v = get(key);
-    if (!v) {
-      throw SpecError(fmt::format("{}: {}: required key '{}' is missing", map_.where.str(),
-                                  map_.path.empty() ? "spec" : map_.path, key));
-    }
-    return *v;
-  }
-
-  template <typename F>
-  void read(const std::string& key, F&& assign) {
-    if (auto v = get(key)) assign(*v);
-  }
-
-  // Call after every get(): rejects keys that no get() asked for.
-  void finish() const {
-    for (const auto& kv : map_.node) {
-      const std::string key = kv.first.Scalar();
-      if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-      const SourceLocation where = location_of(kv.first, ctx_);
-      const std::string section = map_.path.empty() ? "spec" : map_.path;
-      std::string hint;
-      if (auto near = closest_match(key, known_)) hint = fmt::format(" (did you mean '{}'?)", *near);
-      throw SpecError(fmt::format("{}: {}: unknown key '{}'{}; valid keys: {}", where.str(), section, key, hint,
-                                  join(known_)));
-    }
-  }
-
-  const Value& value() const { return map_; }
-  const ParseContext& context() const { return ctx_; }
-
- private:
-  Value map_;
-  const ParseContext& ctx_;
-  std::vector<std::string> known_;
-};
-
-std::vector<Value> sequence_items(const Value& v, const ParseContext& ctx, const std::string& expected) {
-  if (!v.node.IsSequence()) v.fail(expected);
-  std::vector<Value> out;
-  std::size_t i = 0;
-  for (const auto& item : v.node) {
-    SourceLocation where = location_of(item, ctx);
-    if (where.line == 0) where = v.where;  // items of a grid override have no marks of their own
-    out.push_back(Value{item, where, fmt::format("{}[{}]", v.path, i++)});
-  }
-  return out;
-}
-
-// A list of positive integers, or one integer standing for a one-element list.
-std::vector<int> as_int_list(const Value& v, const ParseContext& ctx, long long lo, long long hi) {
-  if (v.node.IsScalar()) return {static_cast<int>(as_integer(v, lo, hi))};
-  std::vector<int> out;
-  for (const auto& item : sequence_items(v, ctx, fmt::format("an integer or a list of integers >= {}", lo))) {
-    out.push_back(static_cast<int>(as_integer(item, lo, hi)));
-  }
-  return out;
-}
-
-std::vector<std::string> as_string_list(const Value& v, const ParseContext& ctx) {
-  std::vector<std::string> out;
-  for (const auto& item : sequence_items(v, ctx, "a list of strings")) out.push_back(as_string(item));
-  return out;
-}
-
-fs::path as_path(const Value& v, const ParseContext& ctx) {
-  const fs::path p = as_string(v);
-  if (p.empty()) v.fail("a file path");
-  return p.is_absolute() ? p : (ctx.base_dir / p).lexically_normal();
-}
 
 constexpr long long kMaxInt = std::numeric_limits<int>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -595,13 +375,6 @@ GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
   return grid;
 }
 
-// A section left out reads as an empty one, so its defaults apply and grid overrides of
-// its keys still land.
-MapReader optional_section(MapReader& parent, const std::string& key) {
-  if (auto v = parent.get(key)) return MapReader(*v, parent.context());
-  return MapReader(Value{YAML::Node(YAML::NodeType::Map), parent.value().where, key}, parent.context());
-}
-
 ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   MapReader r(Value{root, location_of(root, ctx), ""}, ctx);
   ExperimentSpec spec;
@@ -622,14 +395,6 @@ ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
                                 ctx.file));
   }
   return spec;
-}
-
-YAML::Node load_yaml(const std::string& text, const std::string& name) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    throw SpecError(fmt::format("{}:{}:{}: not valid YAML: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
 }
 
 }  // namespace
