@@ -20,6 +20,7 @@
 #include "common/fold_result.hpp"
 #include "common/spec.hpp"
 #include "common/text_file.hpp"
+#include "worker/checkpoint.hpp"
 #include "worker/encoded_data.hpp"
 #include "worker/network_weights.hpp"
 #include "worker/torch_runtime.hpp"

@@ -9,6 +9,7 @@
 
 #include "common/experiment_layout.hpp"
 #include "common/plan.hpp"
+#include "worker/checkpoint.hpp"
 #include "worker/trainer.hpp"
 
 namespace gridfold::worker {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "common/metrics.hpp"
 #include "common/position_labels.hpp"
 #include "common/spec.hpp"
+#include "worker/checkpoint.hpp"
 
 namespace gridfold::worker {
 
@@ -36,23 +36,6 @@ class TrainingInterrupted : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// What the trainer should do at a step boundary, asked once per step.
-enum class CheckpointRequest { none, save, save_and_stop };
-
-// Where a task keeps its training state between attempts. The checkpoint holds everything
-// the rest of the training depends on (weights, optimizer, best weights, early stopping,
-// epoch, step, that epoch's batch order, every random generator, the history so far), so a
-// resumed task ends exactly as an uninterrupted one would. An empty `file` disables it.
-struct Checkpointing {
-  std::filesystem::path file;
-  // Names the task and the spec text: a checkpoint that carries another identity belongs to
-  // another spec or task and is ignored (and reported), never resumed.
-  std::string identity;
-  int every_steps = 0;  // also save every N steps; 0: only when requested
-  std::function<CheckpointRequest()> request;
-  std::function<void(const std::string&)> report;  // resuming, or ignoring a checkpoint
-};
-
 // Reported after every validation.
 struct TrainingProgress {
   int epoch = 0;  // 1-based epoch in progress
@@ -64,6 +47,7 @@ struct TrainingProgress {
   std::int64_t validation_rows = 0;  // rows scored: the split, capped at eval_max_samples
 };
 
+// What training one task yields: its test scores, its training history and the network.
 struct TrainingOutcome {
   std::vector<std::string> target_names;
   std::map<std::string, MetricValues> metrics;  // target -> metric, on the test rows

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "tests/worker/toy_data.hpp"
+#include "worker/checkpoint.hpp"
 #include "worker/encoded_data.hpp"
 #include "worker/torch_runtime.hpp"
 #include "worker/trainer.hpp"

@@ -1,0 +1,146 @@
+#include "worker/checkpoint.hpp"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <mutex>
+#include <sstream>
+
+#include "common/atomic_file.hpp"
+#include "worker/flat_optimizer.hpp"
+#include "worker/models.hpp"
+#include "worker/trainer.hpp"
+
+namespace gridfold::worker {
+namespace {
+
+// Bumped whenever the checkpoint's contents change; older checkpoints are then ignored.
+constexpr std::int64_t kCheckpointFormat = 1;
+
+template <typename T>
+torch::Tensor saved_values(const std::vector<T>& values, torch::ScalarType type) {
+  return torch::from_blob(const_cast<T*>(values.data()), {static_cast<std::int64_t>(values.size())}, type).clone();
+}
+
+template <typename T>
+std::vector<T> restored_values(const torch::Tensor& tensor) {
+  const torch::Tensor values = tensor.contiguous();
+  return std::vector<T>(values.data_ptr<T>(), values.data_ptr<T>() + values.numel());
+}
+
+}  // namespace
+
+void save_checkpoint(const Checkpointing& checkpointing, Network& network, const FlatOptimizer& optimizer,
+                     const std::vector<at::Tensor>& best_weights, const TrainingState& state,
+                     const TrainingOutcome& outcome) {
+  torch::serialize::OutputArchive archive;
+  archive.write("format", c10::IValue(kCheckpointFormat));
+  archive.write("identity", c10::IValue(checkpointing.identity));
+  const std::vector<torch::Tensor> weights = network.state();
+  for (std::size_t i = 0; i < weights.size(); ++i) archive.write(fmt::format("network/{}", i), weights[i].detach());
+  optimizer.save(archive, "optimizer/");
+  archive.write("best/count", c10::IValue(static_cast<std::int64_t>(best_weights.size())));
+  for (std::size_t i = 0; i < best_weights.size(); ++i) archive.write(fmt::format("best/{}", i), best_weights[i]);
+  archive.write("best/loss", c10::IValue(state.best_loss));
+  archive.write("best/index", c10::IValue(static_cast<std::int64_t>(outcome.best_index)));
+  archive.write("evaluations_since_best", c10::IValue(static_cast<std::int64_t>(state.evaluations_since_best)));
+  archive.write("stopped", c10::IValue(state.stopped));
+  archive.write("epoch", c10::IValue(static_cast<std::int64_t>(state.epoch)));
+  archive.write("step", c10::IValue(state.step));
+  archive.write("position", c10::IValue(state.position));
+  archive.write("order", saved_values(state.order, torch::kLong));
+  std::ostringstream rng;
+  rng << state.order_rng;
+  archive.write("order_rng", c10::IValue(rng.str()));
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    const std::lock_guard lock(generator.mutex());
+    archive.write("torch_rng", generator.get_state());
+  }
+  archive.write("samples_trained", c10::IValue(static_cast<std::int64_t>(state.samples_trained)));
+  archive.write("running_loss", c10::IValue(state.running_loss));
+  archive.write("running_samples", c10::IValue(state.running_samples));
+  archive.write("train_seconds", c10::IValue(outcome.train_seconds));
+  archive.write("eval_seconds", c10::IValue(outcome.eval_seconds));
+  archive.write("history/step", saved_values(outcome.history_step, torch::kLong));
+  archive.write("history/epoch", saved_values(outcome.history_epoch, torch::kDouble));
+  archive.write("history/train_loss", saved_values(outcome.train_loss, torch::kDouble));
+  archive.write("history/validation_loss", saved_values(outcome.validation_loss, torch::kDouble));
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  std::filesystem::create_directories(checkpointing.file.parent_path());
+  write_text_atomically(checkpointing.file, bytes.str());
+}
+
+bool restore_checkpoint(const Checkpointing& checkpointing, Network& network, FlatOptimizer& optimizer,
+                        std::vector<at::Tensor>& best_weights, TrainingState& state, TrainingOutcome& outcome) {
+  const auto report = [&](const std::string& line) {
+    if (checkpointing.report) checkpointing.report(line);
+  };
+  if (checkpointing.file.empty() || !std::filesystem::exists(checkpointing.file)) return false;
+  const std::string file = checkpointing.file.string();
+  torch::serialize::InputArchive archive;
+  c10::IValue format, identity;
+  try {
+    archive.load_from(file);
+    archive.read("format", format);
+    archive.read("identity", identity);
+  } catch (const c10::Error& e) {
+    report(fmt::format("ignoring checkpoint {}: it cannot be read ({}); training from the start", file,
+                       e.what_without_backtrace()));
+    return false;
+  }
+  if (format.toInt() != kCheckpointFormat || identity.toStringRef() != checkpointing.identity) {
+    report(fmt::format("ignoring checkpoint {}: it was written for '{}' (format {}), not for '{}' (format {}); "
+                       "training from the start",
+                       file, identity.toStringRef(), format.toInt(), checkpointing.identity, kCheckpointFormat));
+    return false;
+  }
+  const auto read = [&](const std::string& key) {
+    c10::IValue value;
+    archive.read(key, value);
+    return value;
+  };
+  const auto read_tensor = [&](const std::string& key) {
+    torch::Tensor value;
+    archive.read(key, value);
+    return value;
+  };
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> weights = network.state();
+  for (std::size_t i = 0; i < weights.size(); ++i) weights[i].copy_(read_tensor(fmt::format("network/{}", i)));
+  optimizer.load(archive, "optimizer/");
+  best_weights.clear();
+  for (std::int64_t i = 0; i < read("best/count").toInt(); ++i) {
+    best_weights.push_back(read_tensor(fmt::format("best/{}", i)));
+  }
+  state.best_loss = read("best/loss").toDouble();
+  outcome.best_index = static_cast<int>(read("best/index").toInt());
+  state.evaluations_since_best = static_cast<int>(read("evaluations_since_best").toInt());
+  state.stopped = read("stopped").toBool();
+  state.epoch = static_cast<int>(read("epoch").toInt());
+  state.step = read("step").toInt();
+  state.position = read("position").toInt();
+  state.order = restored_values<std::int64_t>(read_tensor("order"));
+  std::istringstream rng(read("order_rng").toStringRef());
+  rng >> state.order_rng;
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    const std::lock_guard lock(generator.mutex());
+    generator.set_state(read_tensor("torch_rng"));
+  }
+  state.samples_trained = static_cast<std::uint64_t>(read("samples_trained").toInt());
+  state.running_loss = read("running_loss").toDouble();
+  state.running_samples = read("running_samples").toDouble();
+  outcome.train_seconds = read("train_seconds").toDouble();
+  outcome.eval_seconds = read("eval_seconds").toDouble();
+  outcome.history_step = restored_values<std::int64_t>(read_tensor("history/step"));
+  outcome.history_epoch = restored_values<double>(read_tensor("history/epoch"));
+  outcome.train_loss = restored_values<double>(read_tensor("history/train_loss"));
+  outcome.validation_loss = restored_values<double>(read_tensor("history/validation_loss"));
+  outcome.resumed_from_step = state.step;
+  report(fmt::format("resuming from checkpoint at epoch {} step {}", state.epoch, state.step));
+  return true;
+}
+
+}  // namespace gridfold::worker
