@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "common/archive.hpp"
@@ -17,6 +18,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::string_view kMagic = "gridfold-archive-index\t1";
+constexpr std::uint64_t kMaxExpansion = 65536;
 
 // Why extracting `name` could write outside the target directory or confuse the index; null
 // when it cannot.
@@ -108,13 +110,28 @@ class IndexParser {
   }
 
  private:
+  // a + b, refusing a sum past 2^64, which a damaged or forged index can ask for.
+  std::uint64_t end_of(std::uint64_t offset, std::uint64_t size, std::string_view what) const {
+    if (size > std::numeric_limits<std::uint64_t>::max() - offset) {
+      fail(fmt::format("{} at offset {} of size {} ends past 2^64", what, offset, size));
+    }
+    return offset + size;
+  }
+
   void add_frame(ArchiveIndex& index, const ArchiveFrame& f) {
+    end_of(f.offset, f.size, "frame");
+    end_of(f.stored_offset, f.stored_size, "stored frame");
     const ArchiveFrame previous = index.frames.empty() ? ArchiveFrame{} : index.frames.back();
     if (f.offset != previous.offset + previous.size ||
         f.stored_offset != previous.stored_offset + previous.stored_size) {
       fail("frame does not start where the previous one ends");
     }
     if (f.size == 0) fail("empty frame");
+    // Neither zstd nor gzip expands data more than ~43,700-fold (zstd's RLE blocks), so a frame
+    // claiming more is damage, refused before a reader sizes a buffer by it.
+    if (f.size / kMaxExpansion > f.stored_size) {
+      fail(fmt::format("frame of {} stored bytes claims {} bytes of data", f.stored_size, f.size));
+    }
     index.frames.push_back(f);
   }
 
@@ -129,7 +146,7 @@ class IndexParser {
       ++frame_cursor_;
     }
     if (frame_cursor_ == index.frames.size() ||
-        m.offset + m.size > index.frames[frame_cursor_].offset + index.frames[frame_cursor_].size) {
+        end_of(m.offset, m.size, fmt::format("member {}", m.name)) > index.frames[frame_cursor_].offset + index.frames[frame_cursor_].size) {
       fail(fmt::format("member {} does not lie inside one frame", m.name));
     }
     index.members.push_back(std::move(m));

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <random>
+
 #include "common/atomic_file.hpp"
 #include "common/hdf5.hpp"
 
@@ -25,13 +27,32 @@ IndexSets read_index_sets(const h5::Node& group) {
   return sets;
 }
 
+// An id goes into archive directory and file names, so a damaged or edited one is refused.
+std::string checked_experiment_id(const h5::File& f, const std::filesystem::path& file) {
+  if (!f.has_attr("experiment_id")) return {};
+  const std::string id = f.attr_string("experiment_id");
+  const bool hex16 = id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex16) {
+    throw h5::Error(fmt::format("{}: experiment_id '{}' is not 16 lowercase hex digits; the plan is damaged, "
+                                "re-run gridfold plan into a new directory", file.string(), id));
+  }
+  return id;
+}
+
 }  // namespace
+
+std::string new_experiment_id() {
+  std::random_device source;  // getrandom(2) on Linux: unpredictable on every node of a cluster
+  const std::uint64_t id = (static_cast<std::uint64_t>(source()) << 32) ^ source();
+  return fmt::format("{:016x}", id);
+}
 
 ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, const std::vector<std::string>& strata,
                          const std::vector<std::string>& groups) {
   const ExperimentSpec& spec = doc.base();
   ExperimentPlan plan;
   plan.name = spec.name;
+  plan.experiment_id = new_experiment_id();
   plan.spec_dir = std::filesystem::absolute(spec.source).parent_path();
   plan.sample_count = sample_count;
   plan.param_paths = grid_paths(spec.grid);
@@ -76,6 +97,7 @@ void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
     f.set_attr("schema_version", kSchemaVersion);
     f.set_attr("gridfold_version", std::string(GRIDFOLD_VERSION));
     f.set_attr("name", plan.name);
+    if (!plan.experiment_id.empty()) f.set_attr("experiment_id", plan.experiment_id);
     f.set_attr("spec_dir", plan.spec_dir.string());
     f.set_attr("sample_count", static_cast<std::int64_t>(plan.sample_count));
 
@@ -120,6 +142,7 @@ ExperimentPlan read_plan(const std::filesystem::path& file) {
   }
   ExperimentPlan plan;
   plan.name = f.attr_string("name");
+  plan.experiment_id = checked_experiment_id(f, file);
   plan.spec_dir = f.attr_string("spec_dir");
   plan.sample_count = static_cast<std::uint64_t>(f.attr_int("sample_count"));
 
@@ -155,6 +178,10 @@ ExperimentPlan read_plan(const std::filesystem::path& file) {
     plan.tasks[i] = Task{config[i], static_cast<std::uint16_t>(outer[i]), inner_fold[i]};
   }
   return plan;
+}
+
+std::string read_experiment_id(const std::filesystem::path& file) {
+  return checked_experiment_id(h5::File::open_read(file), file);
 }
 
 }  // namespace gridfold

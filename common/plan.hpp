@@ -26,6 +26,10 @@ struct Task {
 
 struct ExperimentPlan {
   std::string name;
+  // Unique per experiment (16 hex digits, random), kept by a re-plan of the same directory;
+  // archives carry it, so experiments of one name never take each other's results. Empty
+  // for a plan written before experiment ids existed (docs/archive-format.md).
+  std::string experiment_id;
   std::filesystem::path spec_dir;  // relative data paths of the frozen spec resolve here
   std::uint64_t sample_count = 0;
   std::vector<std::string> param_paths;
@@ -34,7 +38,10 @@ struct ExperimentPlan {
   std::vector<Task> tasks;
 };
 
-// Expands the grid and the resampling plan. Tasks are ordered config-major; within a config,
+// A fresh experiment id: 16 hex digits from the system's random source.
+std::string new_experiment_id();
+
+// Expands the grid and the resampling plan, under a fresh experiment id. Tasks are ordered config-major; within a config,
 // each outer fold is followed by its inner folds.
 ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
                          const std::vector<std::string>& strata,
@@ -52,5 +59,7 @@ std::size_t element_count(std::size_t tasks, int tasks_per_element);
 
 void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan);  // atomic
 ExperimentPlan read_plan(const std::filesystem::path& file);
+// The experiment id of plan.h5 without reading the rest of it; empty for an older plan.
+std::string read_experiment_id(const std::filesystem::path& file);
 
 }  // namespace gridfold

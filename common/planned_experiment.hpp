@@ -21,7 +21,7 @@ struct PlannedExperiment {
       : layout(root), plan(read_plan(layout.plan())), document(SpecDocument::load(layout.spec(), plan.spec_dir)) {}
 
   const ExperimentSpec& spec() const { return document.base(); }
-  std::filesystem::path archive_dir() const { return archive_directory(layout, spec()); }
+  std::filesystem::path archive_dir() const { return archive_directory(layout, spec(), plan.experiment_id); }
 };
 
 }  // namespace gridfold

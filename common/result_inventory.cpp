@@ -47,7 +47,7 @@ std::vector<bool> finished_tasks(const ExperimentLayout& layout, const Experimen
       for (const auto& file : fs::directory_iterator(dir.path())) names.mark(config_id, file.path().filename().string(), done);
     }
   }
-  for (const auto& archive : list_archives(archive_dir)) {
+  for (const auto& archive : list_archives(archive_dir, plan.experiment_id)) {
     for (const auto& member : archive.index.members) {
       const fs::path name(member.name);  // results/<config id>/<file>
       if (name.parent_path().parent_path() != "results") continue;

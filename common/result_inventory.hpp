@@ -1,5 +1,6 @@
 // Which tasks of a plan have finished: a result under its final name in the results
-// directory (results are renamed into place only when complete), or in a committed archive.
+// directory (results are renamed into place only when complete), or in a committed archive
+// of this experiment (its id, plan.experiment_id; never another experiment's of the same name).
 #pragma once
 
 #include <filesystem>

@@ -19,6 +19,8 @@ void add_pack(CLI::App& app, int& exit_code) {
   CLI::App* cmd = app.add_subcommand("pack", "Move finished results and logs into verified tar archives");
   cmd->add_option("experiment", options->experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
   cmd->add_flag("--keep", options->keep_originals, "Archive, but keep the originals (a later pack removes them)");
+  cmd->add_flag("--break-lock", options->break_lock,
+                "Take over the archive directory's pack lock, e.g. one left by a pack that died on another host");
   cmd->add_option("--log-min-age", options->log_min_age_seconds, "Leave logs modified less than SECONDS ago")
       ->check(CLI::NonNegativeNumber)
       ->default_val(600);

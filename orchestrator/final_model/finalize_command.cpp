@@ -133,7 +133,7 @@ FinalizeSummary finalize_experiment(const FinalizeOptions& o) {
   const PlannedExperiment experiment(o.experiment);
   const auto& [layout, plan, document] = experiment;
   const ExperimentSpec& spec = experiment.spec();
-  const ResultStore store(layout, experiment.archive_dir());
+  const ResultStore store(layout, experiment.archive_dir(), experiment.plan.experiment_id);
 
   FinalizeSummary s;
   s.strategy = o.strategy.value_or(spec.final_model.strategy);

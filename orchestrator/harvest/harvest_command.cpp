@@ -167,7 +167,7 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   const PlannedExperiment experiment(o.experiment);
   const auto& [layout, plan, doc] = experiment;
-  const ResultStore store(layout, experiment.archive_dir());
+  const ResultStore store(layout, experiment.archive_dir(), experiment.plan.experiment_id);
 
   HarvestSummary summary;
   HarvestReport& r = summary.report;

@@ -22,7 +22,8 @@ void read_loose(const fs::path& path, std::vector<std::byte>& bytes) {
 
 }  // namespace
 
-ResultStore::ResultStore(const ExperimentLayout& layout, const fs::path& archive_dir) {
+ResultStore::ResultStore(const ExperimentLayout& layout, const fs::path& archive_dir,
+                         const std::string& experiment_id) {
   const std::string results = layout.results_dir().filename().string();
   std::unordered_set<std::string> taken;
   if (fs::is_directory(layout.results_dir())) {
@@ -37,7 +38,7 @@ ResultStore::ResultStore(const ExperimentLayout& layout, const fs::path& archive
       }
     }
   }
-  archives_ = list_archives(archive_dir);
+  archives_ = list_archives(archive_dir, experiment_id);
   current_.resize(archives_.size());
   const std::string member_prefix = results + "/";
   for (std::size_t a = archives_.size(); a-- > 0;) {

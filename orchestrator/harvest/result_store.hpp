@@ -23,8 +23,10 @@ class ResultStore {
   // name: the result's path relative to the experiment directory ("results/<config>/outer003.h5").
   using Visitor = std::function<void(const std::string& name, std::span<const std::byte> bytes)>;
 
-  // Lists loose results and reads the indexes of the committed archives.
-  ResultStore(const ExperimentLayout& layout, const std::filesystem::path& archive_dir);
+  // Lists loose results and reads the indexes of the experiment's committed archives (those
+  // carrying `experiment_id`, the plan's).
+  ResultStore(const ExperimentLayout& layout, const std::filesystem::path& archive_dir,
+              const std::string& experiment_id);
   ResultStore(const ResultStore&) = delete;  // holds pointers into its own indexes
   ResultStore& operator=(const ResultStore&) = delete;
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -20,16 +21,17 @@
 #include <thread>
 #include <unordered_map>
 
-#include "common/planned_experiment.hpp"
 #include "common/archive.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/atomic_file.hpp"
 #include "common/checksum.hpp"
+#include "common/exclusive_rename.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/file_bytes.hpp"
 #include "common/plan.hpp"
+#include "common/planned_experiment.hpp"
 #include "common/result_completeness.hpp"
-#include "orchestrator/pack/experiment_lock.hpp"
+#include "orchestrator/pack/pack_lock.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
@@ -178,34 +180,91 @@ class FilesReadAhead {
   std::thread thread_;
 };
 
-// Unlinks the files that are still the ones that were read; returns how many it removed.
-std::size_t remove_originals(const std::vector<FileIdentity>& files, std::size_t& changed) {
-  std::atomic<std::size_t> next{0}, removed{0}, replaced{0};
+// Where originals are moved before they are unlinked: beside results/ and logs/ (one file
+// system, so moving is a rename), outside both, so no reader takes it for a result.
+fs::path trash_dir(const ExperimentLayout& layout) { return layout.root() / ".pack-trash"; }
+
+// Puts back what an interrupted removal left in the trash, unless a newer file has taken its
+// place since (that one then stays in the trash, counted as set aside). Empty directories go.
+void restore_trash(const ExperimentLayout& layout, PackSummary& s) {
+  const fs::path trash = trash_dir(layout);
+  if (!fs::is_directory(trash)) return;
+  for (const auto& f : fs::recursive_directory_iterator(trash)) {
+    if (f.is_directory()) continue;
+    const fs::path original = layout.root() / f.path().lexically_relative(trash);
+    fs::create_directories(original.parent_path());
+    if (rename_exclusive(f.path(), original)) ++s.restored_from_trash;
+  }
+  std::vector<fs::path> dirs;
+  for (const auto& f : fs::recursive_directory_iterator(trash)) {
+    if (f.is_directory()) dirs.push_back(f.path());
+  }
+  dirs.push_back(trash);
+  std::sort(dirs.rbegin(), dirs.rend());  // children before their parents
+  std::error_code not_empty;
+  for (const fs::path& d : dirs) fs::remove(d, not_empty);
+  if (fs::exists(trash)) {
+    for (const auto& f : fs::recursive_directory_iterator(trash)) s.set_aside += f.is_regular_file() ? 1 : 0;
+  }
+}
+
+// Removes the originals that are still the files that were read; returns how many it removed.
+// Checking a path and then unlinking it would lose a file renamed into place in between (a
+// rerun task's new result), so each original is first moved into the trash, atomically, and
+// what was moved is checked: unlinked if it is the file that was read, else moved back. On a
+// file system where the trash is not reachable by rename (EXDEV) it falls back to checking
+// then unlinking.
+std::size_t remove_originals(const ExperimentLayout& layout, const std::vector<FileIdentity>& files,
+                             const std::function<void(const fs::path&)>& before_removal, PackSummary& s) {
+  const fs::path trash = trash_dir(layout);
+  std::map<fs::path, bool> parents;
+  for (const FileIdentity& f : files) parents[(trash / f.path.lexically_relative(layout.root())).parent_path()];
+  for (const auto& [parent, unused] : parents) fs::create_directories(parent);
+  std::atomic<std::size_t> next{0}, removed{0}, replaced{0}, set_aside{0};
   std::mutex error_mutex;
   std::string first_error;
+  const auto remove_one = [&](const FileIdentity& f) {
+    const fs::path aside = trash / f.path.lexically_relative(layout.root());
+    fs::path check = aside;
+    if (::rename(f.path.c_str(), aside.c_str()) != 0) {
+      if (errno == ENOENT) return;
+      if (errno != EXDEV) throw IoError(fmt::format("{}: {}", f.path.string(), std::strerror(errno)));
+      check = f.path;
+    }
+    if (before_removal) before_removal(f.path);
+    struct stat st {};
+    if (::lstat(check.c_str(), &st) != 0) throw IoError(fmt::format("{}: {}", check.string(), std::strerror(errno)));
+    if (FileIdentity::of(f.path, st).same_file(f)) {
+      if (::unlink(check.c_str()) != 0 && errno != ENOENT) {
+        throw IoError(fmt::format("{}: {}", check.string(), std::strerror(errno)));
+      }
+      ++removed;
+      return;
+    }
+    ++replaced;
+    if (check == aside && !rename_exclusive(aside, f.path)) ++set_aside;  // replaced once more meanwhile
+  };
   const auto work = [&] {
     for (std::size_t i; (i = next++) < files.size();) {
-      const FileIdentity& f = files[i];
-      struct stat st {};
-      if (::lstat(f.path.c_str(), &st) != 0) {
-        if (errno == ENOENT) continue;
-      } else if (!FileIdentity::of(f.path, st).same_file(f)) {
-        ++replaced;
-        continue;
-      } else if (::unlink(f.path.c_str()) == 0 || errno == ENOENT) {
-        ++removed;
-        continue;
+      try {
+        remove_one(files[i]);
+      } catch (const std::exception& e) {
+        const std::lock_guard lock(error_mutex);
+        if (first_error.empty()) first_error = e.what();
       }
-      const std::lock_guard lock(error_mutex);
-      if (first_error.empty()) first_error = fmt::format("{}: {}", f.path.string(), std::strerror(errno));
     }
   };
   std::vector<std::thread> threads;
   for (unsigned t = 0; t < std::min<std::size_t>(kRemovalThreads, files.size()); ++t) threads.emplace_back(work);
   for (auto& t : threads) t.join();
-  changed += replaced;
+  s.changed_while_packing += replaced;
+  s.set_aside += set_aside;
+  std::error_code not_empty;
+  for (auto p = parents.rbegin(); p != parents.rend(); ++p) {
+    for (fs::path d = p->first; d != layout.root() && fs::remove(d, not_empty);) d = d.parent_path();
+  }
   if (!first_error.empty()) {
-    throw std::runtime_error(fmt::format(
+    throw IoError(fmt::format(
         "the archives are committed, but an original could not be removed ({}); fix the cause and rerun "
         "gridfold pack, which removes the originals it finds archived",
         first_error));
@@ -213,14 +272,19 @@ std::size_t remove_originals(const std::vector<FileIdentity>& files, std::size_t
   return removed;
 }
 
-// One archive being written under temporary names; removed again unless committed.
+// One archive being written under temporary names (unique to this host and process); removed
+// again unless committed.
 class ArchiveInProgress {
  public:
-  ArchiveInProgress(const fs::path& dir, std::uint64_t sequence, const ArchiveWriterOptions& options,
-                    const std::function<void(const fs::path&)>& before_verification)
-      : final_(dir / archive_file_name(sequence, options.compression)),
-        temporary_(temporary_path_for(final_)),
-        temporary_index_(temporary_path_for(index_path_for(final_))),
+  ArchiveInProgress(const fs::path& dir, const std::string& experiment_id, std::uint64_t sequence,
+                    const ArchiveWriterOptions& options, const std::function<void(const fs::path&)>& before_verification)
+      : dir_(dir),
+        experiment_id_(experiment_id),
+        sequence_(sequence),
+        compression_(options.compression),
+        name_(archive_file_name(experiment_id, sequence, options.compression)),
+        temporary_(temporary_path_for(dir / name_)),
+        temporary_index_(temporary_path_for(index_path_for(dir / name_))),
         before_verification_(before_verification),
         writer_(temporary_, options) {}
   ArchiveInProgress(const ArchiveInProgress&) = delete;
@@ -230,7 +294,6 @@ class ArchiveInProgress {
     std::error_code ignored;  // best effort: the next pack removes whatever remains as debris
     fs::remove(temporary_, ignored);
     fs::remove(temporary_index_, ignored);
-    if (renamed_) fs::remove(final_, ignored);
   }
 
   void add(const std::string& name, std::span<const std::byte> data, std::time_t mtime) {
@@ -238,18 +301,19 @@ class ArchiveInProgress {
     original_bytes_ += data.size();
   }
   std::uint64_t stored_bytes() const { return writer_.stored_bytes(); }
+  // The archive number: the one planned until commit(), then the one claimed.
+  std::uint64_t sequence() const { return sequence_; }
 
   PackedArchive commit() {
     const ArchiveIndex index = writer_.finish();
     write_index(temporary_index_, index);
     if (before_verification_) before_verification_(temporary_);
     verify(index);
-    fs::rename(temporary_, final_);
-    renamed_ = true;
-    fs::rename(temporary_index_, index_path_for(final_));
-    committed_ = true;  // the index under its final name is the commit record
-    fsync_path(final_.parent_path());
-    return {final_, index.members.size(), original_bytes_, archive_file_size(index)};
+    const CommittedArchive committed =
+        commit_archive(temporary_, temporary_index_, dir_, experiment_id_, sequence_, compression_);
+    committed_ = true;
+    sequence_ = committed.sequence;
+    return {committed.archive, index.members.size(), original_bytes_, archive_file_size(index)};
   }
 
  private:
@@ -265,16 +329,20 @@ class ArchiveInProgress {
       read_archive(temporary_, reread, [](const ArchiveMember&, std::span<const std::byte>) {});
     } catch (const ArchiveError& e) {
       throw std::runtime_error(fmt::format(
-          "verification of {} failed, so it was discarded and every original kept: {}", final_.filename().string(),
-          e.what()));
+          "verification of {} failed, so it was discarded and every original kept: {}", name_, e.what()));
     }
   }
 
-  fs::path final_, temporary_, temporary_index_;
+  fs::path dir_;
+  std::string experiment_id_;
+  std::uint64_t sequence_;
+  Compression compression_;
+  std::string name_;
+  fs::path temporary_, temporary_index_;
   std::function<void(const fs::path&)> before_verification_;
   ArchiveWriter writer_;
   std::uint64_t original_bytes_ = 0;
-  bool renamed_ = false, committed_ = false;
+  bool committed_ = false;
 };
 
 std::string human_bytes(std::uint64_t bytes) {
@@ -290,20 +358,21 @@ PackSummary pack_experiment(const PackOptions& o) {
   const PlannedExperiment experiment(o.experiment);
   const auto& [layout, plan, doc] = experiment;
   const ExperimentSpec& spec = experiment.spec();
-  const ExperimentLock lock(layout.root() / ".pack.lock", "gridfold pack");
 
   PackSummary s;
   s.experiment_dir = fs::absolute(layout.root()).lexically_normal();
   s.archive_dir = fs::absolute(experiment.archive_dir()).lexically_normal();
   s.compression = spec.output.compression;
-  fs::create_directories(s.archive_dir);
-  for (const fs::path& debris : list_debris(s.archive_dir)) {
+  // Beside the archives, where their numbers are taken; it also guards the trash.
+  const PackLock lock(s.archive_dir, o.break_lock);
+  restore_trash(layout, s);
+  for (const fs::path& debris : list_debris(s.archive_dir, plan.experiment_id)) {
     fs::remove(debris);
     ++s.debris_removed;
   }
 
   // The indexes are the record of what is archived; a later archive holds the newer copy.
-  const std::vector<CatalogedArchive> archives = list_archives(s.archive_dir);
+  const std::vector<CatalogedArchive> archives = list_archives(s.archive_dir, plan.experiment_id);
   std::unordered_map<std::string_view, const ArchiveMember*> archived;
   std::uint64_t sequence = 0;
   for (const CatalogedArchive& a : archives) {
@@ -321,8 +390,9 @@ PackSummary pack_experiment(const PackOptions& o) {
   std::vector<FileIdentity> in_current, archived_copies;
   const auto commit = [&] {
     s.archives.push_back(current->commit());
+    sequence = current->sequence();  // another pack may have claimed the number planned
     current.reset();
-    if (!o.keep_originals) s.originals_removed += remove_originals(in_current, s.changed_while_packing);
+    if (!o.keep_originals) s.originals_removed += remove_originals(layout, in_current, o.before_removal, s);
     in_current.clear();
   };
 
@@ -344,14 +414,16 @@ PackSummary pack_experiment(const PackOptions& o) {
       archived_copies.push_back(std::move(identity));
       continue;
     }
-    if (!current) current.emplace(s.archive_dir, ++sequence, writer_options, o.before_verification);
+    if (!current) {
+      current.emplace(s.archive_dir, plan.experiment_id, sequence + 1, writer_options, o.before_verification);
+    }
     current->add(f.name, bytes, status->st_mtim.tv_sec);
     ++(f.is_result ? s.results : s.logs);
     in_current.push_back(std::move(identity));
     if (current->stored_bytes() >= target) commit();
   }
   if (current) commit();
-  if (!o.keep_originals) s.originals_removed += remove_originals(archived_copies, s.changed_while_packing);
+  if (!o.keep_originals) s.originals_removed += remove_originals(layout, archived_copies, o.before_removal, s);
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return s;
 }
@@ -373,6 +445,13 @@ std::string render_text(const PackSummary& s) {
                        s.incomplete_results, s.recent_logs, s.unsafe_names, s.changed_while_packing);
   }
   if (s.debris_removed > 0) out += fmt::format("cleaned     {} files left by an interrupted pack\n", s.debris_removed);
+  if (s.restored_from_trash > 0) {
+    out += fmt::format("restored    {} originals an interrupted pack had moved aside\n", s.restored_from_trash);
+  }
+  if (s.set_aside > 0) {
+    out += fmt::format("set aside   {} files in {}/.pack-trash: each was replaced while pack moved it; look at them\n",
+                       s.set_aside, s.experiment_dir.string());
+  }
   out += fmt::format("time        {:.2f} s\n", s.seconds);
   return out;
 }
@@ -398,6 +477,8 @@ std::string render_json(const PackSummary& s) {
                          {"recent_logs", s.recent_logs},
                          {"unsafe_names", s.unsafe_names},
                          {"debris_removed", s.debris_removed},
+                         {"restored_from_trash", s.restored_from_trash},
+                         {"set_aside", s.set_aside},
                          {"seconds", s.seconds}};
   return j.dump(2) + "\n";
 }

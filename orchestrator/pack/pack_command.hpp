@@ -4,8 +4,12 @@
 // Order of operations, so that kill -9 or a full disk at any moment loses nothing: write
 // archive and index under temporary names and fsync them; read the archive back and check
 // every member against the checksum of the bytes read from its original; rename the archive,
-// then the index (the commit record) into place and fsync the directory; only then unlink the
-// originals. A rerun removes what an interrupted run left and packs whatever is still loose.
+// then the index (the commit record) into place under the first free archive number, never
+// replacing a file (common/archive_catalog.hpp), and fsync the directory; only then remove the
+// originals, each moved aside first and unlinked only if it is still the file that was read.
+// A rerun removes what an interrupted run left and packs whatever is still loose. Packs of one
+// archive directory are serialised by a lock file beside the archives
+// (orchestrator/pack/pack_lock.hpp).
 #pragma once
 
 #include <cstddef>
@@ -23,6 +27,7 @@ namespace gridfold {
 struct PackOptions {
   std::filesystem::path experiment;
   bool keep_originals = false;      // archive only; a later pack removes the archived copies
+  bool break_lock = false;          // take over the archive directory's lock even when not stale
   double log_min_age_seconds = 600;  // younger logs may still be written to by a running job
   // Overrides of the spec's output settings (tests, benchmarks).
   std::optional<std::uint64_t> archive_size_bytes;
@@ -30,6 +35,9 @@ struct PackOptions {
   unsigned threads = 0;               // compression threads; 0 = one per core
   // Fault injection for tests: called with each temporary archive before it is verified.
   std::function<void(const std::filesystem::path& archive)> before_verification;
+  // Fault injection for tests: called, from removal threads, with each archived original in
+  // the moment between pack taking it from its place and checking it is the file archived.
+  std::function<void(const std::filesystem::path& original)> before_removal;
 };
 
 struct PackedArchive {
@@ -48,11 +56,15 @@ struct PackSummary {
   std::size_t changed_while_packing = 0;  // replaced after being read: kept for the next pack
   std::size_t incomplete_results = 0, recent_logs = 0, unsafe_names = 0;  // left in place
   std::size_t debris_removed = 0;  // temporary files and uncommitted archives of interrupted packs
+  std::size_t restored_from_trash = 0;  // originals an interrupted removal had moved aside, put back
+  // Files in <experiment>/.pack-trash whose place a newer file took while they were aside: kept
+  // there for the user to look at, never removed.
+  std::size_t set_aside = 0;
   double seconds = 0;
 };
 
-// Throws ExperimentBusy (orchestrator/pack/experiment_lock.hpp) when another pack holds the
-// experiment's lock.
+// Throws PackBusy (orchestrator/pack/pack_lock.hpp) when another pack holds the archive
+// directory's lock.
 PackSummary pack_experiment(const PackOptions& options);
 
 std::string render_text(const PackSummary& summary);

@@ -51,16 +51,20 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   const ExperimentSpec& spec = doc.base();
   const Dataset data = load_dataset(spec.data, label_columns(spec.resampling));
   const auto& r = spec.resampling;
-  const ExperimentPlan plan =
+  ExperimentPlan plan =
       make_plan(doc, data.size(), r.stratify_by.empty() ? std::vector<std::string>{} : data.extra_column(r.stratify_by),
                 r.group_by.empty() ? std::vector<std::string>{} : data.extra_column(r.group_by));
 
   const ExperimentLayout layout(options.out.empty() ? fs::path(spec.name) : options.out);
   check_directory_is_ours(layout, spec.name);
+  // The id names the experiment's archives: a re-plan keeps it (an older plan without one
+  // stays without, so its archives stay found).
+  if (fs::exists(layout.plan())) plan.experiment_id = read_experiment_id(layout.plan());
 
   PlanSummary s;
   s.experiment_dir = fs::absolute(layout.root()).lexically_normal();
   s.name = spec.name;
+  s.experiment_id = plan.experiment_id;
   s.samples = data.size();
   s.configs = plan.configs.size();
   s.outer_folds = plan.folds.outer_count();
@@ -68,7 +72,7 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, spec));
+  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, spec, plan.experiment_id));
   s.results_present = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
   if (!options.dry_run) {
     fs::create_directories(layout.root());
@@ -82,20 +86,23 @@ PlanSummary plan_experiment(const PlanOptions& options) {
 std::string render_text(const PlanSummary& s) {
   std::string out = fmt::format(
       "experiment  {}\n"
+      "id          {}\n"
       "directory   {}{}\n"
       "samples     {}\n"
       "configs     {}\n"
       "folds       {} outer{}\n"
       "tasks       {} ({} already have results)\n"
       "elements    {} array elements of {} task(s)\n",
-      s.name, s.experiment_dir.string(), s.written ? "" : " (dry run: nothing written)", s.samples, s.configs,
+      s.name, s.experiment_id.empty() ? "none (planned before experiment ids)" : s.experiment_id,
+      s.experiment_dir.string(), s.written ? "" : " (dry run: nothing written)", s.samples, s.configs,
       s.outer_folds, s.inner_folds ? fmt::format(" x {} inner", s.inner_folds) : "", s.tasks, s.results_present,
       s.elements, s.tasks_per_element);
   return out;
 }
 
 std::string render_json(const PlanSummary& s) {
-  nlohmann::json j{{"experiment", s.name},          {"directory", s.experiment_dir.string()},
+  nlohmann::json j{{"experiment", s.name},          {"experiment_id", s.experiment_id},
+                   {"directory", s.experiment_dir.string()},
                    {"written", s.written},          {"samples", s.samples},
                    {"configs", s.configs},          {"outer_folds", s.outer_folds},
                    {"inner_folds", s.inner_folds},  {"tasks", s.tasks},

@@ -199,7 +199,7 @@ ReportSummary make_report(const ReportOptions& o) {
   const HarvestSummary harvest = harvest_experiment(harvest_options);
   const HarvestReport& r = harvest.report;
 
-  const ResultStore store(layout, experiment.archive_dir());
+  const ResultStore store(layout, experiment.archive_dir(), experiment.plan.experiment_id);
 
   std::set<std::uint32_t> best_configs;
   for (const HarvestTarget& t : r.targets) {

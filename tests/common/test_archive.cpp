@@ -6,10 +6,13 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
+#include <thread>
 
 #include "common/text_file.hpp"
 #include "common/archive.hpp"
+#include "common/archive_catalog.hpp"
 #include "common/checksum.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -223,4 +226,80 @@ TEST_CASE("a truncated archive or index is an error, not a short read", "[archiv
   fs::resize_file(file, fs::file_size(file) - 10);
   CHECK_THROWS_WITH(read_archive(file, index, [](const ArchiveMember&, std::span<const std::byte>) {}),
                     Catch::Contains("its index describes"));
+}
+
+TEST_CASE("an index whose offsets overflow or whose frame expands impossibly is refused", "[archive]") {
+  TempDir dir;
+  const fs::path index = dir / "a.tar.zst.index.tsv";
+  const std::string head = "gridfold-archive-index\t1\ncompression\tzstd\n";
+  const std::string huge = "18446744073709551000";  // 2^64 - 616
+  const std::map<std::string, std::string> damaged{
+      {"member past 2^64",
+       head + "frame\t0\t4096\t0\t100\nmember\t" + huge + "\t1000\t0000000000000000\tresults/a/outer000.h5\n"
+                 "end\t1\t1\n"},
+      {"member size wrapping to inside its frame",
+       head + "frame\t0\t4096\t0\t100\nmember\t1000\t" + huge + "\t0000000000000000\tresults/a/outer000.h5\n"
+                 "end\t1\t1\n"},
+      {"frame past 2^64", head + "frame\t0\t4096\t0\t100\nframe\t4096\t" + huge + "\t100\t100\nend\t2\t0\n"},
+      {"stored frame past 2^64", head + "frame\t0\t4096\t0\t" + huge + "\nframe\t4096\t10\t" + huge +
+                                     "\t100000\nend\t2\t0\n"},
+      {"frame claiming a million-fold expansion", head + "frame\t0\t100000000\t0\t100\nend\t1\t0\n"},
+  };
+  for (const auto& [what, text] : damaged) {
+    INFO(what);
+    write_text(index, text);
+    CHECK_THROWS_AS(read_index(index), ArchiveError);
+  }
+}
+
+TEST_CASE("concurrent commits into one directory each claim an archive number of their own", "[archive]") {
+  TempDir dir;
+  const std::string id = "0123456789abcdef";
+  // A committed archive the committers must step over, never replace.
+  write_text(dir / archive_file_name(id, 2, Compression::zstd), "committed before");
+  write_text(index_path_for(dir / archive_file_name(id, 2, Compression::zstd)), "its index");
+  constexpr int kCommitters = 8;
+  std::vector<CommittedArchive> committed(kCommitters);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kCommitters; ++t) {
+    const fs::path archive = dir / fmt::format(".tmp-pack-{}-000001.tar.zst.{}", id, t);
+    const fs::path index = index_path_for(archive);
+    write_text(archive, fmt::format("archive of committer {}", t));
+    write_text(index, fmt::format("index of committer {}", t));
+    threads.emplace_back([&, t, archive, index] {
+      committed[t] = commit_archive(archive, index, dir.path(), id, 1, Compression::zstd);
+    });
+  }
+  for (auto& t : threads) t.join();
+  std::set<std::uint64_t> numbers;
+  for (int t = 0; t < kCommitters; ++t) {
+    INFO("committer " << t);
+    numbers.insert(committed[t].sequence);
+    CHECK(committed[t].archive == dir / archive_file_name(id, committed[t].sequence, Compression::zstd));
+    CHECK(read_text_file(committed[t].archive) == fmt::format("archive of committer {}", t));
+    CHECK(read_text_file(index_path_for(committed[t].archive)) == fmt::format("index of committer {}", t));
+  }
+  CHECK(numbers.size() == kCommitters);
+  CHECK_FALSE(numbers.contains(2));
+  CHECK(read_text_file(dir / archive_file_name(id, 2, Compression::zstd)) == "committed before");
+}
+
+TEST_CASE("archive names carry the experiment id and the catalog lists only its own", "[archive]") {
+  TempDir dir;
+  const ArchiveIndex index = write_archive(dir / archive_file_name("00000000000000aa", 1, Compression::zstd),
+                                           Compression::zstd, {{"results/a/outer000.h5", "a"}});
+  write_archive(dir / archive_file_name("00000000000000bb", 1, Compression::zstd), Compression::zstd,
+                {{"results/b/outer000.h5", "b"}});
+  write_archive(dir / archive_file_name("", 3, Compression::zstd), Compression::zstd, {{"results/c/outer000.h5", "c"}});
+  CHECK(archive_file_name("00000000000000aa", 1, Compression::zstd) == "pack-00000000000000aa-000001.tar.zst");
+  const auto ours = list_archives(dir.path(), "00000000000000aa");
+  REQUIRE(ours.size() == 1);
+  CHECK(ours[0].index.members == index.members);
+  const auto older = list_archives(dir.path(), "");
+  REQUIRE(older.size() == 1);
+  CHECK(older[0].sequence == 3);
+  write_text(dir / ".tmp-pack-00000000000000bb-000002.tar.zst.host.1", "another experiment's pack in progress");
+  write_text(dir / ".tmp-pack-00000000000000aa-000002.tar.zst.host.1", "ours, interrupted");
+  CHECK(list_debris(dir.path(), "00000000000000aa") ==
+        std::vector<fs::path>{dir / ".tmp-pack-00000000000000aa-000002.tar.zst.host.1"});
 }

@@ -307,7 +307,7 @@ TEST_CASE("scores read by several processes equal those read by one; a child's e
     const Task& task = e.plan().tasks[t];
     fs::remove(e.layout().result(e.plan().configs[task.config].id, task.outer_fold, task.inner_fold));
   }
-  const ResultStore store(e.layout(), e.layout().archives_dir());
+  const ResultStore store(e.layout(), e.layout().archives_dir(), e.plan().experiment_id);
   const auto by_name = [](std::vector<NamedScores> v) {
     std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
     return v;
@@ -322,7 +322,8 @@ TEST_CASE("scores read by several processes equal those read by one; a child's e
     CHECK(three[i].scores.metrics == one[i].scores.metrics);
   }
 
-  const fs::path archive = e.layout().archives_dir() / "pack-000001.tar.zst";
+  const fs::path archive =
+      e.layout().archives_dir() / archive_file_name(e.plan().experiment_id, 1, Compression::zstd);
   std::fstream f(archive, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(static_cast<std::streamoff>(fs::file_size(archive) * 3 / 4));
   f.put('\x7f');

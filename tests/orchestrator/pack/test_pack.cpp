@@ -9,7 +9,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstring>
 #include <cstdlib>
 #include <fstream>
@@ -23,9 +25,10 @@
 #include "common/text_file.hpp"
 #include "common/archive.hpp"
 #include "common/archive_catalog.hpp"
+#include "common/result_inventory.hpp"
 #include "common/checksum.hpp"
 #include "common/file_bytes.hpp"
-#include "orchestrator/pack/experiment_lock.hpp"
+#include "orchestrator/pack/pack_lock.hpp"
 #include "orchestrator/pack/pack_command.hpp"
 #include "tests/support/test_experiment.hpp"
 #include "tests/temp_dir.hpp"
@@ -71,16 +74,20 @@ Checksums loose_files(const ExperimentLayout& layout) {
 
 // Every member of the committed archives (the latest copy of each name), after reading every
 // archive back in full, which checks each member against its index checksum.
-Checksums archived_files(const fs::path& archive_dir) {
+Checksums archived_files(const fs::path& archive_dir, const std::string& experiment_id) {
   Checksums files;
-  for (const CatalogedArchive& a : list_archives(archive_dir)) {
+  for (const CatalogedArchive& a : list_archives(archive_dir, experiment_id)) {
     read_archive(a.archive, a.index, [](const ArchiveMember&, std::span<const std::byte>) {});
     for (const ArchiveMember& m : a.index.members) files[m.name] = m.checksum;
   }
   return files;
 }
 
-fs::path archive_dir(const TestExperiment& e) { return e.layout().archives_dir(); }
+fs::path archive_dir(const TestExperiment& e) { return archive_directory(e.layout(), e.spec(), e.plan().experiment_id); }
+Checksums archived_files(const TestExperiment& e) { return archived_files(archive_dir(e), e.plan().experiment_id); }
+std::string archive_name(const TestExperiment& e, std::uint64_t sequence) {
+  return archive_file_name(e.plan().experiment_id, sequence, Compression::zstd);
+}
 
 PackOptions options_for(const TestExperiment& e) {
   PackOptions o;
@@ -91,7 +98,7 @@ PackOptions options_for(const TestExperiment& e) {
 // Nothing lost: every original is still loose and unchanged, or committed to an archive.
 void check_nothing_lost(const ExperimentLayout& layout, const Checksums& originals) {
   const Checksums loose = loose_files(layout);
-  const Checksums archived = archived_files(layout.archives_dir());
+  const Checksums archived = archived_files(layout.archives_dir(), read_experiment_id(layout.plan()));
   for (const auto& [name, checksum] : originals) {
     const bool kept = loose.count(name) && loose.at(name) == checksum;
     const bool packed = archived.count(name) && archived.at(name) == checksum;
@@ -134,14 +141,14 @@ TEST_CASE("pack moves complete results and settled logs into a verified archive,
   CHECK(s.recent_logs == 1);
   CHECK(s.originals_removed == 37);
   REQUIRE(s.archives.size() == 1);
-  CHECK(s.archives[0].file.filename() == "pack-000001.tar.zst");
+  CHECK(s.archives[0].file.filename() == archive_name(e, 1));
   CHECK(s.archives[0].members == 37);
-  CHECK(archived_files(archive_dir(e)) == originals);
+  CHECK(archived_files(e) == originals);
   const Checksums left = loose_files(e.layout());
   CHECK(left.size() == 2);
   CHECK(left.count("logs/8_0.out"));
   CHECK(fs::exists(incomplete));
-  CHECK(list_debris(archive_dir(e)).empty());
+  CHECK(list_debris(archive_dir(e), e.plan().experiment_id).empty());
 }
 
 TEST_CASE("a result copy cut short stays in place as incomplete, and is packed once it is whole", "[pack]") {
@@ -162,7 +169,7 @@ TEST_CASE("a result copy cut short stays in place as incomplete, and is packed o
   const PackSummary again = pack_experiment(options_for(e));
   CHECK(again.incomplete_results == 0);
   CHECK(again.results == 1);
-  CHECK(archived_files(archive_dir(e)).at(result.lexically_relative(e.layout().root()).generic_string()) == whole);
+  CHECK(archived_files(e).at(result.lexically_relative(e.layout().root()).generic_string()) == whole);
   CHECK_FALSE(fs::exists(result));
 }
 
@@ -176,9 +183,9 @@ TEST_CASE("a later pack archives only what is not archived yet", "[pack]") {
 
   const PackSummary second = pack_experiment(options_for(e));
   REQUIRE(second.archives.size() == 1);
-  CHECK(second.archives[0].file.filename() == "pack-000002.tar.zst");
+  CHECK(second.archives[0].file.filename() == archive_name(e, 2));
   CHECK(second.archives[0].members == 24);
-  const auto archives = list_archives(archive_dir(e));
+  const auto archives = list_archives(archive_dir(e), e.plan().experiment_id);
   REQUIRE(archives.size() == 2);
   std::set<std::string> names;
   for (const auto& a : archives) {
@@ -186,7 +193,7 @@ TEST_CASE("a later pack archives only what is not archived yet", "[pack]") {
   }
   CHECK(names.size() == 36);
   CHECK(pack_experiment(options_for(e)).archives.empty());
-  for (const auto& [name, checksum] : originals) CHECK(archived_files(archive_dir(e)).at(name) == checksum);
+  for (const auto& [name, checksum] : originals) CHECK(archived_files(e).at(name) == checksum);
 }
 
 TEST_CASE("pack --keep archives without removing; the next pack removes the copies without archiving them again",
@@ -221,7 +228,7 @@ TEST_CASE("a result rewritten after packing is archived again", "[pack]") {
   REQUIRE(s.archives.size() == 1);
   CHECK(s.archives[0].members == 1);
   CHECK(s.already_archived == 35);
-  const auto archives = list_archives(archive_dir(e));
+  const auto archives = list_archives(archive_dir(e), e.plan().experiment_id);
   REQUIRE(archives.size() == 2);
   CHECK(archives[1].index.members[0].name == rewritten.lexically_relative(e.layout().root()).generic_string());
 }
@@ -236,7 +243,7 @@ TEST_CASE("archives are split by the size target and GNU tar reads each", "[pack
   o.frame_size = 16 * 1024;
   const PackSummary s = pack_experiment(o);
   CHECK(s.archives.size() >= 3);
-  CHECK(archived_files(archive_dir(e)) == originals);
+  CHECK(archived_files(e) == originals);
   std::size_t listed = 0;
   for (const PackedArchive& a : s.archives) {
     const std::string command = fmt::format("tar --zstd -tf {} > {}", a.file.string(), (dir / "list").string());
@@ -247,23 +254,25 @@ TEST_CASE("archives are split by the size target and GNU tar reads each", "[pack
   CHECK(listed == originals.size());
 }
 
-TEST_CASE("output.archive puts the archives under <archive>/<experiment name>", "[pack]") {
+TEST_CASE("output.archive puts the archives under <archive>/<experiment name>-<experiment id>", "[pack]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kSpec + fmt::format("output: {{archive: {}}}\n", (dir / "store").string()), 40);
   e.write_all_results();
   const PackSummary s = pack_experiment(options_for(e));
-  CHECK(s.archive_dir == dir / "store" / "packed");
+  const fs::path expected = dir / "store" / ("packed-" + e.plan().experiment_id);
+  CHECK(s.archive_dir == expected);
   REQUIRE(s.archives.size() == 1);
-  CHECK(fs::exists(dir / "store" / "packed" / "pack-000001.tar.zst.index.tsv"));
+  CHECK(fs::exists(expected / (archive_name(e, 1) + ".index.tsv")));
   CHECK_FALSE(fs::exists(e.layout().archives_dir()));
 }
 
-TEST_CASE("a second packer on the same experiment is refused with a clear message", "[pack]") {
+TEST_CASE("a second packer on the same archives is refused with a clear message", "[pack]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kSpec, 40);
   e.write_all_results();
-  const ExperimentLock held(e.layout().root() / ".pack.lock", "gridfold pack");
-  CHECK_THROWS_AS(pack_experiment(options_for(e)), ExperimentBusy);
+  const PackLock held(archive_dir(e), false);
+  CHECK(fs::exists(archive_dir(e) / ".pack.lock"));
+  CHECK_THROWS_AS(pack_experiment(options_for(e)), PackBusy);
   CHECK(run_gridfold("pack " + e.layout().root().string(), dir / "out") == 6);
   CHECK_THAT(read_text_file(dir / "out"), Catch::Contains("another gridfold pack is running"));
   CHECK(loose_files(e.layout()).size() == 36);
@@ -283,14 +292,14 @@ TEST_CASE("an archive that fails verification is discarded and every original st
     f.seekp(static_cast<std::streamoff>(fs::file_size(archive) / 2));
     f.put(static_cast<char>(c ^ 0x01));
   };
-  CHECK_THROWS_WITH(pack_experiment(o), Catch::Contains("verification of pack-000001.tar.zst failed") &&
+  CHECK_THROWS_WITH(pack_experiment(o), Catch::Contains("verification of " + archive_name(e, 1) + " failed") &&
                                             Catch::Contains("every original kept"));
   CHECK(loose_files(e.layout()) == originals);
-  CHECK(list_archives(archive_dir(e)).empty());
+  CHECK(list_archives(archive_dir(e), e.plan().experiment_id).empty());
   CHECK(fs::is_empty(archive_dir(e)));
 
   CHECK(pack_experiment(options_for(e)).results == 36);
-  CHECK(archived_files(archive_dir(e)) == originals);
+  CHECK(archived_files(e) == originals);
 }
 
 TEST_CASE("files left by an interrupted pack are removed and their results packed", "[pack]") {
@@ -298,14 +307,14 @@ TEST_CASE("files left by an interrupted pack are removed and their results packe
   const TestExperiment e(dir / "exp", kSpec, 40);
   e.write_all_results();
   fs::create_directories(archive_dir(e));
-  std::ofstream(archive_dir(e) / "pack-000001.tar.zst") << "renamed before its index was";
-  std::ofstream(archive_dir(e) / ".tmp-pack-000002.tar.zst.host.99") << "half written";
+  std::ofstream(archive_dir(e) / archive_name(e, 1)) << "renamed before its index was";
+  std::ofstream(archive_dir(e) / (".tmp-" + archive_name(e, 2) + ".host.99")) << "half written";
   const PackSummary s = pack_experiment(options_for(e));
   CHECK(s.debris_removed == 2);
   REQUIRE(s.archives.size() == 1);
   CHECK(s.archives[0].members == 36);
-  CHECK(list_debris(archive_dir(e)).empty());
-  CHECK(archived_files(archive_dir(e)).size() == 36);
+  CHECK(list_debris(archive_dir(e), e.plan().experiment_id).empty());
+  CHECK(archived_files(e).size() == 36);
 }
 
 TEST_CASE("pack --json reports what it archived", "[pack]") {
@@ -410,8 +419,10 @@ resampling:
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
     CHECK(loose_files(layout).empty());
-    CHECK(archived_files(layout.archives_dir()) == originals);
-    CHECK(list_debris(layout.archives_dir()).empty());
+    CHECK(archived_files(layout.archives_dir(), pristine.plan().experiment_id) == originals);
+    CHECK(list_debris(layout.archives_dir(), pristine.plan().experiment_id).empty());
+    CHECK_FALSE(fs::exists(layout.archives_dir() / ".pack.lock"));
+    CHECK_FALSE(fs::exists(layout.root() / ".pack-trash"));
   }
 }
 
@@ -450,11 +461,151 @@ output: {compression: none}
 
   CHECK_THROWS_WITH(pack_experiment(options_for(e)), Catch::Contains("No space left on device"));
   CHECK(loose_files(e.layout()) == originals);
-  CHECK(list_archives(archive_dir(e)).empty());
+  CHECK(list_archives(archive_dir(e), e.plan().experiment_id).empty());
   CHECK(fs::is_empty(archive_dir(e)));
 
   REQUIRE(::mount("tmpfs", mount_point.c_str(), "tmpfs", MS_REMOUNT, "size=16m") == 0);
   CHECK(pack_experiment(options_for(e)).results == 36);
   CHECK(loose_files(e.layout()).empty());
-  CHECK(archived_files(archive_dir(e)) == originals);
+  CHECK(archived_files(e) == originals);
+}
+
+TEST_CASE("two experiments of one name sharing output.archive never count each other's results", "[pack]") {
+  TempDir dir;
+  // One spec planned into two directories, as `gridfold plan spec.yaml --out a` and `--out b` do.
+  const std::string spec = kSpec + fmt::format("output: {{archive: {}}}\n", (dir / "store").string());
+  const TestExperiment first(dir / "a", spec, 40), second(dir / "b", spec, 40);
+  CHECK(first.plan().experiment_id != second.plan().experiment_id);
+  first.write_all_results();
+  pack_experiment(options_for(first));
+  second.write_result(0);
+  pack_experiment(options_for(second));
+
+  const auto done = [](const TestExperiment& e) {
+    const std::vector<bool> finished =
+        finished_tasks(e.layout(), e.plan(), archive_directory(e.layout(), e.spec()));
+    return static_cast<std::size_t>(std::count(finished.begin(), finished.end(), true));
+  };
+  CHECK(done(first) == 36);
+  CHECK(done(second) == 1);
+  CHECK(archived_files(first).size() == 36);
+  CHECK(archived_files(second).size() == 1);
+}
+
+TEST_CASE("an archive number another pack claimed meanwhile is never overwritten", "[pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kSpec, 40);
+  e.write_all_results();
+  const Checksums originals = loose_files(e.layout());
+  // Between this pack choosing number 1 and committing it, another pack (on another node, say)
+  // commits its own number 1.
+  const fs::path theirs = archive_dir(e) / archive_name(e, 1);
+  PackOptions o = options_for(e);
+  o.before_verification = [&](const fs::path&) {
+    std::ofstream(theirs) << "another pack's archive";
+    std::ofstream(index_path_for(theirs)) << "another pack's index";
+  };
+  const PackSummary s = pack_experiment(o);
+  REQUIRE(s.archives.size() == 1);
+  CHECK(s.archives[0].file.filename() == archive_name(e, 2));
+  CHECK(read_text_file(theirs) == "another pack's archive");
+  CHECK(read_text_file(index_path_for(theirs)) == "another pack's index");
+  fs::remove(theirs);
+  fs::remove(index_path_for(theirs));
+  CHECK(archived_files(e) == originals);
+}
+
+TEST_CASE("a result renamed into place while pack removes the archived original is kept", "[pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kSpec, 40);
+  e.write_all_results();
+  const fs::path rerun = e.layout().result(e.plan().configs[0].id, 0, -1);
+  const Checksums originals = loose_files(e.layout());
+  PackOptions o = options_for(e);
+  o.before_removal = [&](const fs::path& original) {
+    if (original == rerun) e.write_result(0, 1.0);  // a rerun task renaming its new result into place
+  };
+  pack_experiment(o);
+  REQUIRE(fs::exists(rerun));
+  CHECK(checksum_of(rerun) != originals.at(rerun.lexically_relative(e.layout().root()).generic_string()));
+  CHECK(loose_files(e.layout()).size() == 1);
+  CHECK(archived_files(e) == originals);
+  CHECK_FALSE(fs::exists(e.layout().root() / ".pack-trash"));
+}
+
+TEST_CASE("originals an interrupted removal left in the trash are put back, or set aside when replaced", "[pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kSpec, 40);
+  const fs::path restored = e.write_result(0), replaced = e.write_result(1);
+  const fs::path trash = e.layout().root() / ".pack-trash";
+  for (const fs::path& f : {restored, replaced}) {
+    fs::create_directories((trash / f.lexically_relative(e.layout().root())).parent_path());
+    fs::rename(f, trash / f.lexically_relative(e.layout().root()));
+  }
+  e.write_result(1, 1.0);  // the task reran meanwhile
+  const PackSummary s = pack_experiment(options_for(e));
+  CHECK(s.restored_from_trash == 1);
+  CHECK(s.set_aside == 1);
+  CHECK(s.results == 2);
+  CHECK(fs::exists(trash / replaced.lexically_relative(e.layout().root())));
+  CHECK_THAT(render_text(s), Catch::Contains(".pack-trash"));
+}
+
+namespace {
+
+void write_lock(const fs::path& dir, const std::string& host, long pid, std::int64_t started) {
+  fs::create_directories(dir);
+  std::ofstream(PackLock::file_in(dir)) << fmt::format("gridfold pack lock\nhost\t{}\npid\t{}\nstarted\t{}\n",
+                                                       host, pid, started);
+}
+
+std::string hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  return name;
+}
+
+pid_t dead_pid() {
+  const pid_t child = fork();
+  if (child == 0) _exit(0);
+  waitpid(child, nullptr, 0);
+  return child;
+}
+
+}  // namespace
+
+TEST_CASE("a pack lock whose holder died on this host is taken over; a live holder's is not", "[pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kSpec, 40);
+  e.write_all_results();
+  const std::int64_t now = std::time(nullptr);
+
+  write_lock(archive_dir(e), hostname(), getpid(), now);
+  CHECK_THROWS_WITH(pack_experiment(options_for(e)),
+                    Catch::Contains(fmt::format("pid {}", getpid())) && Catch::Contains("--break-lock"));
+  CHECK(run_gridfold("pack " + e.layout().root().string(), dir / "out") == 6);
+  CHECK(loose_files(e.layout()).size() == 36);
+
+  write_lock(archive_dir(e), hostname(), dead_pid(), now);
+  CHECK(pack_experiment(options_for(e)).results == 36);
+  CHECK_FALSE(fs::exists(PackLock::file_in(archive_dir(e))));
+}
+
+TEST_CASE("a pack lock from another host is held until it is stale or broken", "[pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kSpec, 40);
+  e.write_all_results();
+  const std::int64_t now = std::time(nullptr);
+  const auto age = std::chrono::duration_cast<std::chrono::seconds>(kStaleLockAge).count();
+
+  write_lock(archive_dir(e), "login-node-that-is-not-this-one", 1, now - age + 60);
+  CHECK_THROWS_AS(pack_experiment(options_for(e)), PackBusy);
+  PackOptions broken = options_for(e);
+  broken.break_lock = true;
+  broken.keep_originals = true;
+  CHECK(pack_experiment(broken).results == 36);
+
+  write_lock(archive_dir(e), "login-node-that-is-not-this-one", 1, now - age - 60);
+  CHECK(pack_experiment(options_for(e)).originals_removed == 36);
+  CHECK_FALSE(fs::exists(PackLock::file_in(archive_dir(e))));
 }

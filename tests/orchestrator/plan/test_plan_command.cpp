@@ -71,3 +71,16 @@ TEST_CASE("a directory holding another experiment is refused", "[plan-command]")
   CHECK_THROWS_WITH(plan_experiment(PlanOptions{dir / "a.yaml", dir / "other", false}),
                     Catch::Contains("not empty and holds no gridfold experiment"));
 }
+
+TEST_CASE("each planned directory gets its own experiment id, which a re-plan keeps", "[plan-command]") {
+  TempDir dir;
+  write_data(dir);
+  const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
+  const PlanSummary first = plan_experiment(PlanOptions{spec, dir / "a", false});
+  CHECK(first.experiment_id.size() == 16);
+  CHECK(first.experiment_id.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(read_plan(dir / "a" / "plan.h5").experiment_id == first.experiment_id);
+  CHECK(render_text(first).find("id          " + first.experiment_id) != std::string::npos);
+  CHECK(plan_experiment(PlanOptions{spec, dir / "a", false}).experiment_id == first.experiment_id);
+  CHECK(plan_experiment(PlanOptions{spec, dir / "b", false}).experiment_id != first.experiment_id);
+}
