@@ -20,16 +20,14 @@ class ScriptedCommands {
   // Answers every later command whose line (argv joined by spaces) contains a match of
   // `pattern` (ECMAScript regex) with `result`, until a rule added later takes over.
   ScriptedCommands& always(const std::string& pattern, CommandResult result) {
-    rules_.push_front(Rule{std::regex(pattern), std::move(result), false});
+    rules_.insert(first_always_rule(), Rule{std::regex(pattern), std::move(result), false});
     return *this;
   }
 
   // Answers the next command matching `pattern` with `result`, once; several `once` rules for
   // one pattern answer in the order they were added, before any `always` rule.
   ScriptedCommands& once(const std::string& pattern, CommandResult result) {
-    auto first_always = rules_.begin();
-    while (first_always != rules_.end() && first_always->once) ++first_always;
-    rules_.insert(first_always, Rule{std::regex(pattern), std::move(result), true});
+    rules_.insert(first_always_rule(), Rule{std::regex(pattern), std::move(result), true});
     return *this;
   }
 
@@ -58,6 +56,12 @@ class ScriptedCommands {
     CommandResult result;
     bool once = false;
   };
+
+  std::deque<Rule>::iterator first_always_rule() {
+    auto rule = rules_.begin();
+    while (rule != rules_.end() && rule->once) ++rule;
+    return rule;
+  }
 
   CommandResult answer(const std::vector<std::string>& argv) {
     std::string line;
