@@ -1,7 +1,8 @@
 // gridfold-worker: trains tasks of a planned experiment. Started by mpirun/srun with several
 // ranks, the ranks share the tasks dynamically (worker/task_farm.hpp); alone it needs no
 // launcher. Exit codes: 0 every task trained or was already complete, 1 some task failed
-// (see its failure file), 2 bad command line or an experiment directory that cannot be read,
+// (see its failure file), 2 bad command line or an experiment directory that cannot be read
+// on any rank (every rank then exits 2 before training; rank 0 prints each failing rank's reason),
 // 7 stopped by SIGTERM: the task in training was checkpointed and resumes when run again
 // (7, not the next free number, because 3 to 6 mean other things in the gridfold CLI).
 //
@@ -147,13 +148,18 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--report-every", report_interval, "Seconds between progress lines of one task")
       ->check(CLI::NonNegativeNumber);
+  // Each rank sets itself up on its own (its node may not see what the others see); then the
+  // ranks agree, so that one rank that cannot start stops them all before the farm starts,
+  // instead of the others waiting for it in the farm until the time limit.
+  std::optional<std::string> setup_failure;
   try {
     app.parse(argc, argv);
     if (selection.tasks.empty() && !selection.all && !selection.element_offset) {
       throw CLI::RequiredError("one of --task, --all or --element-offset");
     }
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? kExitOk : kExitWorkerSetup;
+    if (app.exit(e) == 0) return kExitOk;  // --help or --version
+    setup_failure = e.what();
   }
 
   const std::string rank_prefix = mpi.size() > 1 ? fmt::format("[rank {}/{}] ", mpi.rank(), mpi.size()) : "";
@@ -161,14 +167,26 @@ int main(int argc, char** argv) {
   ExperimentPlan plan;
   std::vector<std::uint64_t> tasks;
   std::vector<bool> finished;
-  try {
-    plan = read_plan(layout.plan());
-    tasks = selected_tasks(selection, plan);
-    // Packing moves results into archives; a rerun element must not train those again.
-    const SpecDocument spec = SpecDocument::load(layout.spec(), plan.spec_dir);
-    finished = finished_tasks(layout, plan, archive_directory(layout, spec.base()));
-  } catch (const std::exception& e) {
-    print_line(stderr, fmt::format("{}gridfold-worker: {}: {}", rank_prefix, experiment.string(), e.what()));
+  if (!setup_failure) {
+    try {
+      plan = read_plan(layout.plan());
+      tasks = selected_tasks(selection, plan);
+      // Packing moves results into archives; a rerun element must not train those again.
+      const SpecDocument spec = SpecDocument::load(layout.spec(), plan.spec_dir);
+      finished = finished_tasks(layout, plan, archive_directory(layout, spec.base()));
+    } catch (const std::exception& e) {
+      setup_failure = fmt::format("{}: {}", experiment.string(), e.what());
+    }
+  }
+  const std::vector<RankFailure> setup_failures = agree_on_setup(mpi, setup_failure);
+  if (!setup_failures.empty()) {
+    if (mpi.size() == 1) {
+      print_line(stderr, "gridfold-worker: " + setup_failures[0].reason);
+    } else if (mpi.rank() == 0) {
+      print_line(stderr, fmt::format("gridfold-worker: set-up failed on {} of {} ranks, so no rank starts a task:",
+                                     setup_failures.size(), mpi.size()));
+      for (const RankFailure& f : setup_failures) print_line(stderr, fmt::format("  rank {}: {}", f.rank, f.reason));
+    }
     return kExitWorkerSetup;
   }
 

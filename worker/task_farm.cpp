@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -67,6 +68,32 @@ MpiSession::MpiSession(int& argc, char**& argv) {
 }
 
 MpiSession::~MpiSession() { MPI_Finalize(); }
+
+std::vector<RankFailure> agree_on_setup(const MpiSession& mpi, const std::optional<std::string>& failure) {
+  // Each rank sends its reason's length (-1: ready), then the reasons' characters.
+  const std::string reason = failure ? (failure->empty() ? "(no reason given)" : *failure) : "";
+  const int length = failure ? static_cast<int>(reason.size()) : -1;
+  std::vector<int> lengths(static_cast<std::size_t>(mpi.size()));
+  MPI_Allgather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, MPI_COMM_WORLD);
+  std::vector<int> counts, offsets;
+  int total = 0;
+  for (int n : lengths) {
+    counts.push_back(std::max(n, 0));
+    offsets.push_back(total);
+    total += std::max(n, 0);
+  }
+  std::string all(static_cast<std::size_t>(total), '\0');
+  MPI_Allgatherv(reason.data(), std::max(length, 0), MPI_CHAR, all.data(), counts.data(), offsets.data(), MPI_CHAR,
+                 MPI_COMM_WORLD);
+  std::vector<RankFailure> failures;
+  for (int r = 0; r < mpi.size(); ++r) {
+    const auto i = static_cast<std::size_t>(r);
+    if (lengths[i] < 0) continue;
+    failures.push_back(
+        RankFailure{r, all.substr(static_cast<std::size_t>(offsets[i]), static_cast<std::size_t>(counts[i]))});
+  }
+  return failures;
+}
 
 FarmTotals run_task_farm(const MpiSession& mpi, const std::vector<std::uint64_t>& tasks,
                          const std::function<bool(std::uint64_t)>& run_task) {

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace gridfold {
@@ -26,13 +28,26 @@ class MpiSession {
   bool threads_supported_ = false;
 };
 
+// A rank that could not set itself up, and why.
+struct RankFailure {
+  int rank = 0;
+  std::string reason;
+};
+
+// Collective: every rank says whether its set-up succeeded (no reason) or why it failed, and
+// every rank learns the failures of all ranks, by rank; empty when every rank is ready. Called
+// before run_task_farm, so that one rank that cannot start stops them all at once instead of
+// leaving the others waiting for it in the farm until the time limit.
+std::vector<RankFailure> agree_on_setup(const MpiSession& mpi, const std::optional<std::string>& failure);
+
 struct FarmTotals {
   std::uint64_t tasks_run = 0;  // over all ranks
   std::uint64_t tasks_failed = 0;
 };
 
 // Runs every task of `tasks` exactly once on some rank; `run_task` returns false when the
-// task failed. Collective: every rank must call it with the same list.
+// task failed. Collective: every rank must call it with the same list, after agree_on_setup
+// found every rank ready.
 FarmTotals run_task_farm(const MpiSession& mpi, const std::vector<std::uint64_t>& tasks,
                          const std::function<bool(std::uint64_t task)>& run_task);
 

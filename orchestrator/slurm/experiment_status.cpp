@@ -110,6 +110,7 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   std::map<std::size_t, ElementStatus> latest;
   for (const auto& sub : submissions) {
     for (const auto& a : sub.arrays) {
+      if (a.job_id.empty()) continue;  // sbatch refused it: its elements never ran
       ArrayStatus array{a.job_id, a.chunk, a.indices.size(), {}};
       for (std::size_t index : a.indices) {
         ElementStatus e;

@@ -134,7 +134,9 @@ std::vector<ArrayChunk> split_into_arrays(std::size_t elements, int max_array_si
 std::vector<std::string> job_ids(const std::vector<Submission>& submissions) {
   std::vector<std::string> ids;
   for (const auto& sub : submissions) {
-    for (const auto& a : sub.arrays) ids.push_back(a.job_id);
+    for (const auto& a : sub.arrays) {
+      if (!a.job_id.empty()) ids.push_back(a.job_id);  // empty: sbatch refused it
+    }
     if (!sub.pack_job_id.empty()) ids.push_back(sub.pack_job_id);
   }
   std::sort(ids.begin(), ids.end());
@@ -210,7 +212,18 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
       s.pack_job_id = slurm.submit(s.pack_script, {"--dependency=afterany:" + fmt::format("{}", fmt::join(wait_for, ":"))});
     }
   } catch (...) {
-    // What was submitted must stay on record, or nothing could cancel or resubmit it.
+    // What was submitted must stay on record, or nothing could cancel or resubmit it. A pack
+    // job still pending stays the experiment's pack job, and waits for what was submitted.
+    if (!pack.pending_pack_job.empty()) {
+      s.pack_job_id = pack.pending_pack_job;
+      if (wait_for.size() > pack.still_active_arrays.size()) {
+        try {
+          slurm.set_dependency(pack.pending_pack_job, wait_for);
+        } catch (const SlurmError&) {
+          // The submission error is the one to report; a later resubmit extends it again.
+        }
+      }
+    }
     record(layout, s);
     throw;
   }

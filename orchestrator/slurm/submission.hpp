@@ -25,7 +25,7 @@ struct ArrayChunk {
 std::vector<ArrayChunk> split_into_arrays(std::size_t elements, int max_array_size);
 
 struct SubmittedArray {
-  std::string job_id;  // empty in a dry run
+  std::string job_id;  // empty in a dry run, and when sbatch refused it (a partial submission)
   ArrayChunk chunk;
   std::vector<std::size_t> indices;  // the SLURM indices submitted: all of the chunk, or a resubmission's few
   std::filesystem::path script;
@@ -71,7 +71,8 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
                          const std::vector<ArrayRequest>& requests, const SubmitOptions& options,
                          const SlurmClient& slurm, const PackDependency& pack);
 
-// Every array and pack job id of these submissions, sorted, without repeats.
+// Every array and pack job id of these submissions, sorted, without repeats (arrays sbatch
+// refused have none).
 std::vector<std::string> job_ids(const std::vector<Submission>& submissions);
 
 // Every submission made for the experiment, oldest first.
