@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <regex>
 #include <set>
@@ -170,12 +171,13 @@ TrainingSpec parse_training(MapReader r) {
 
 // A fold count from `lo` to `most`; the message says why there is a most.
 int as_fold_count(const Value& v, int lo, int most, const char* which) {
-  const long long n = as_integer(v, lo, std::numeric_limits<long long>::max());
-  if (n > most) {
-    v.fail(fmt::format("an integer from {} to {}, the most {} folds a plan holds (plan.h5 numbers folds as 16-bit "
-                       "integers)",
-                       lo, most, which));
-  }
+  const std::string expected = fmt::format(
+      "an integer from {} to {}, the most {} folds a plan holds (plan.h5 numbers folds as 16-bit integers)", lo, most,
+      which);
+  const std::string& s = v.scalar(expected);
+  long long n = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n < lo || n > most) v.fail(expected);
   return static_cast<int>(n);
 }
 
