@@ -6,6 +6,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/hdf5.hpp"
+#include "common/plan_limits.hpp"
 
 namespace gridfold {
 namespace {
@@ -59,12 +60,18 @@ ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, cons
   plan.configs = expand_grid(spec.grid);
   plan.folds = make_resampling_plan(spec.resampling, sample_count, strata, groups);
   const std::size_t outer = plan.folds.outer_count();
-  const int inner = plan.folds.inner_count;
-  plan.tasks.reserve(plan.configs.size() * outer * static_cast<std::size_t>(1 + inner));
-  for (std::uint32_t c = 0; c < plan.configs.size(); ++c) {
-    for (std::uint16_t f = 0; f < outer; ++f) {
-      plan.tasks.push_back(Task{c, f, -1});
-      for (std::int16_t j = 0; j < inner; ++j) plan.tasks.push_back(Task{c, f, j});
+  const auto inner = static_cast<std::size_t>(plan.folds.inner_count);
+  // The spec's limits keep every count within the Task fields' types, so the casts below are
+  // exact; the counters are std::size_t, which none of the counts can wrap.
+  check_plan_limits(plan.configs.size(), outer, inner, spec.source.string());
+  plan.tasks.reserve(plan_task_count(plan.configs.size(), outer, inner));
+  for (std::size_t c = 0; c < plan.configs.size(); ++c) {
+    for (std::size_t f = 0; f < outer; ++f) {
+      const Task task{static_cast<std::uint32_t>(c), static_cast<std::uint16_t>(f), -1};
+      plan.tasks.push_back(task);
+      for (std::size_t j = 0; j < inner; ++j) {
+        plan.tasks.push_back(Task{task.config, task.outer_fold, static_cast<std::int16_t>(j)});
+      }
     }
   }
   return plan;

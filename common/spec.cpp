@@ -3,12 +3,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <regex>
 #include <set>
 
 #include <fmt/format.h>
 
+#include "common/plan_limits.hpp"
 #include "common/text_file.hpp"
 #include "common/text_match.hpp"
 #include "common/yaml_reader.hpp"
@@ -167,7 +169,19 @@ TrainingSpec parse_training(MapReader r) {
   return t;
 }
 
-FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx) {
+// A fold count from `lo` to `most`; the message says why there is a most.
+int as_fold_count(const Value& v, int lo, int most, const char* which) {
+  const std::string expected = fmt::format(
+      "an integer from {} to {}, the most {} folds a plan holds (plan.h5 numbers folds as 16-bit integers)", lo, most,
+      which);
+  const std::string& s = v.scalar(expected);
+  long long n = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n < lo || n > most) v.fail(expected);
+  return static_cast<int>(n);
+}
+
+FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx, int most, const char* which) {
   MapReader r(v, ctx);
   auto kfold = r.get("kfold");
   auto holdout = r.get("repeated_holdout");
@@ -181,12 +195,12 @@ FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx) {
   if (kfold) {
     MapReader k(*kfold, ctx);
     s.kind = FoldScheme::Kind::kfold;
-    s.k = static_cast<int>(as_integer(k.require("k"), 2, 100000));
+    s.k = as_fold_count(k.require("k"), 2, most, which);
     k.finish();
   } else {
     MapReader h(*holdout, ctx);
     s.kind = FoldScheme::Kind::repeated_holdout;
-    s.n = static_cast<int>(as_integer(h.require("n"), 1, 100000));
+    s.n = as_fold_count(h.require("n"), 1, most, which);
     h.read("test_fraction", [&](const Value& x) {
       s.test_fraction = as_number(x, 0, kInf, true);
       if (s.test_fraction >= 1) x.fail("a number > 0 and < 1");
@@ -198,8 +212,8 @@ FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx) {
 
 ResamplingSpec parse_resampling(MapReader r, const ParseContext& ctx) {
   ResamplingSpec s;
-  s.outer = parse_fold_scheme(r.require("outer"), ctx);
-  r.read("inner", [&](const Value& x) { s.inner = parse_fold_scheme(x, ctx); });
+  s.outer = parse_fold_scheme(r.require("outer"), ctx, kMaxOuterFolds, "outer");
+  r.read("inner", [&](const Value& x) { s.inner = parse_fold_scheme(x, ctx, kMaxInnerFolds, "inner"); });
   r.read("stratify_by", [&](const Value& x) { s.stratify_by = as_string(x); });
   r.read("group_by", [&](const Value& x) { s.group_by = as_string(x); });
   r.read("seed", [&](const Value& x) {
@@ -364,6 +378,17 @@ GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
       }
     }
   }
+  // Checked before anything expands the grid, and without overflow: 16 axes of 16 values
+  // make 2^64 combinations, which a 64-bit product would count as 0.
+  const std::optional<std::uint64_t> combinations = grid_combinations(grid);
+  if (!combinations || *combinations > kMaxGridCombinations) {
+    std::vector<std::string> sizes;
+    for (const auto& axis : grid.axes) sizes.push_back(std::to_string(axis.values.size()));
+    throw SpecError(fmt::format("{}: grid: {} = {} combinations of values; a grid has at most {} (each combination "
+                                "is a config of the plan)",
+                                v.where.str(), join(sizes, " x "),
+                                combinations ? std::to_string(*combinations) : "more than 2^64", kMaxGridCombinations));
+  }
   for (const auto& exclude : grid.excludes) {
     for (const auto& [path, value] : exclude) {
       if (!seen.contains(path)) {
@@ -433,6 +458,17 @@ SpecDocument SpecDocument::parse(const std::string& text, const std::string& nam
                                 name));
   }
   impl->base = parse_spec(impl->root, impl->ctx);
+  // The plan's size, before the data is read. The grid and the fold counts are within their
+  // limits by now; excluded combinations are counted out only when the upper bound is too
+  // large, since counting them walks every combination.
+  const ResamplingSpec& resampling = impl->base.resampling;
+  const auto outer = static_cast<std::uint64_t>(resampling.outer.count());
+  const auto inner = resampling.inner ? static_cast<std::uint64_t>(resampling.inner->count()) : 0;
+  std::uint64_t configs = grid_combinations(impl->base.grid).value();
+  if (plan_task_count(configs, outer, inner) > kMaxPlanTasks) configs = grid_config_count(impl->base.grid);
+  const YAML::Node& root = impl->root;
+  check_plan_limits(configs, outer, inner,
+                    location_of(root["resampling"]["outer"], impl->ctx).str() + ": resampling.outer");
   SpecDocument doc(std::move(impl));
   // Every grid value must resolve on its own, so a bad value fails at plan time with its
   // location instead of in a worker hours later.

@@ -120,7 +120,8 @@ HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metri
     }
   }
   if (plan.folds.inner_count > 0) {
-    t.nested = select_nested(folds, plan.configs.size(), plan.folds.outer_count(), target.name, metric);
+    t.nested = select_nested(folds, plan.configs.size(), plan.folds.outer_count(),
+                             static_cast<std::size_t>(plan.folds.inner_count), target.name, metric);
     for (const auto& fold : t.nested->folds) {
       if (!fold.chosen) continue;
       uses[result_name(layout, plan.configs[*fold.chosen].id, fold.outer_fold)].push_back(
@@ -231,6 +232,9 @@ std::string render_text(const HarvestSummary& summary) {
     if (t.nested) {
       out += fmt::format("  nested    {} (the estimate of choosing by inner folds)\n",
                          format_stats(t.ranking.metric, t.nested->estimate));
+      if (const std::string warning = incomplete_inner_warning(*t.nested); !warning.empty()) {
+        out += fmt::format("  warning   {}\n", warning);
+      }
     }
   }
   std::vector<std::string> files;

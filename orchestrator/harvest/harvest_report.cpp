@@ -74,7 +74,10 @@ std::string configs_csv(const HarvestReport& r) {
 std::string nested_csv(const HarvestReport& r) {
   std::vector<std::string> header{"target", "metric", "outer_fold", "config_index", "config_id"};
   for (const auto& p : r.param_paths) header.push_back(csv_field(p));
-  for (const char* h : {"inner_mean", "inner_results", "outer_score"}) header.push_back(h);
+  for (const char* h : {"inner_mean", "inner_results", "inner_complete", "complete_configs", "partial_configs",
+                        "outer_score"}) {
+    header.push_back(h);
+  }
   std::string out = csv_line(header);
   for (const HarvestTarget& t : r.targets) {
     if (!t.nested) continue;
@@ -87,6 +90,9 @@ std::string nested_csv(const HarvestReport& r) {
       }
       f.push_back(csv_number(fold.inner_mean));
       f.push_back(std::to_string(fold.inner_results));
+      f.push_back(fold.inner_complete() ? "true" : "false");
+      f.push_back(std::to_string(fold.complete_configs));
+      f.push_back(std::to_string(fold.partial_configs));
       f.push_back(csv_number(fold.outer_score));
       out += csv_line(f);
     }
@@ -207,7 +213,7 @@ void write_configs(const h5::File& f, const HarvestReport& r) {
 void write_nested(const h5::File& f, const HarvestReport& r) {
   std::vector<std::string> target, metric, config_id;
   std::vector<std::int32_t> outer_fold;
-  std::vector<std::int64_t> config_index, inner_results;
+  std::vector<std::int64_t> config_index, inner_results, inner_complete, complete_configs, partial_configs;
   std::vector<double> inner_mean, outer_score;
   for (const HarvestTarget& t : r.targets) {
     if (!t.nested) continue;
@@ -219,6 +225,9 @@ void write_nested(const h5::File& f, const HarvestReport& r) {
       config_id.push_back(fold.chosen ? r.configs[*fold.chosen].id : "");
       inner_mean.push_back(fold.inner_mean);
       inner_results.push_back(static_cast<std::int64_t>(fold.inner_results));
+      inner_complete.push_back(fold.inner_complete() ? 1 : 0);
+      complete_configs.push_back(static_cast<std::int64_t>(fold.complete_configs));
+      partial_configs.push_back(static_cast<std::int64_t>(fold.partial_configs));
       outer_score.push_back(fold.outer_score);
     }
   }
@@ -230,6 +239,9 @@ void write_nested(const h5::File& f, const HarvestReport& r) {
   nested.write("config_id", config_id);
   nested.write("inner_mean", inner_mean);
   nested.write("inner_results", inner_results);
+  nested.write("inner_complete", inner_complete);
+  nested.write("complete_configs", complete_configs);
+  nested.write("partial_configs", partial_configs);
   nested.write("outer_score", outer_score);
 }
 
@@ -356,9 +368,15 @@ std::string report_json(const HarvestReport& r) {
                          {"config_id", fold.chosen ? json(r.configs[*fold.chosen].id) : json(nullptr)},
                          {"inner_mean", fold.inner_mean},
                          {"inner_results", fold.inner_results},
+                         {"inner_complete", fold.inner_complete()},
+                         {"complete_configs", fold.complete_configs},
+                         {"partial_configs", fold.partial_configs},
                          {"outer_score", fold.outer_score}});
       }
       nested["folds"] = folds;
+      nested["inner_folds"] = t.nested->inner_folds;
+      const std::string warning = incomplete_inner_warning(*t.nested);
+      nested["warning"] = warning.empty() ? json(nullptr) : json(warning);
     }
     targets.push_back({{"name", t.name},
                        {"task", to_string(t.task)},

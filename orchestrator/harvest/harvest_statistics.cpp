@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <tuple>
 
+#include <fmt/format.h>
+
 namespace gridfold {
 
 namespace {
@@ -90,18 +92,22 @@ ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config
 }
 
 NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
-                              const std::string& target, const std::string& metric) {
-  NestedSelection nested{target, metric, larger_is_better(metric), {}, {}};
-  // inner[outer][config]: inner scores; outer_score[outer][config]: the outer test score.
+                              std::size_t inner_count, const std::string& target, const std::string& metric) {
+  NestedSelection nested{target, metric, larger_is_better(metric), inner_count, {}, {}};
+  // inner[outer][config]: inner scores; results[outer][config]: inner results carrying the
+  // target (a NaN score is a result too); outer_score[outer][config]: the outer test score.
   std::vector<std::vector<std::vector<double>>> inner(outer_count, std::vector<std::vector<double>>(config_count));
+  std::vector<std::vector<std::size_t>> results(outer_count, std::vector<std::size_t>(config_count, 0));
   std::vector<std::vector<double>> outer_score(outer_count, std::vector<double>(config_count, Stats::kNaN));
   for (const ScoredFold& f : folds) {
     if (f.config >= config_count || f.outer_fold < 0 || static_cast<std::size_t>(f.outer_fold) >= outer_count) continue;
     const double v = score_of(f, target, metric);
     if (f.inner_fold == -1) {
       outer_score[f.outer_fold][f.config] = v;
-    } else if (!std::isnan(v)) {
-      inner[f.outer_fold][f.config].push_back(v);
+    } else if (f.inner_fold >= 0 && static_cast<std::size_t>(f.inner_fold) < inner_count &&
+               f.metrics.contains(target)) {
+      ++results[f.outer_fold][f.config];
+      if (!std::isnan(v)) inner[f.outer_fold][f.config].push_back(v);
     }
   }
   std::vector<double> chosen_scores;
@@ -109,12 +115,18 @@ NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t con
     NestedSelection::Fold fold;
     fold.outer_fold = static_cast<int>(o);
     for (std::uint32_t c = 0; c < config_count; ++c) {
+      if (results[o][c] == 0) continue;
+      if (results[o][c] < inner_count) {
+        ++fold.partial_configs;
+        continue;
+      }
+      ++fold.complete_configs;
       const Stats s = summarize(inner[o][c]);
       if (s.count == 0) continue;
       if (!fold.chosen || better(s.mean, fold.inner_mean, nested.larger_is_better)) {
         fold.chosen = c;
         fold.inner_mean = s.mean;
-        fold.inner_results = s.count;
+        fold.inner_results = results[o][c];
       }
     }
     if (fold.chosen) fold.outer_score = outer_score[o][*fold.chosen];
@@ -123,6 +135,46 @@ NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t con
   }
   nested.estimate = summarize(chosen_scores);
   return nested;
+}
+
+namespace {
+
+// "0, 2, 5" or, for many, the first ones and how many more.
+std::string fold_list(const std::vector<int>& folds) {
+  constexpr std::size_t kShown = 10;
+  std::string out;
+  for (std::size_t i = 0; i < std::min(folds.size(), kShown); ++i) out += (i ? ", " : "") + std::to_string(folds[i]);
+  if (folds.size() > kShown) out += fmt::format(" and {} more", folds.size() - kShown);
+  return out;
+}
+
+}  // namespace
+
+std::string incomplete_inner_warning(const NestedSelection& nested) {
+  std::vector<int> incomplete, partial;
+  for (const auto& fold : nested.folds) {
+    if (!fold.inner_complete()) {
+      incomplete.push_back(fold.outer_fold);
+    } else if (fold.partial_configs > 0) {
+      partial.push_back(fold.outer_fold);
+    }
+  }
+  std::vector<std::string> parts;
+  if (!incomplete.empty()) {
+    parts.push_back(fmt::format("outer fold{} {} ({} of {}) ha{} no config with all {} inner results, so no config "
+                                "is chosen there and the estimate leaves {} out",
+                                incomplete.size() == 1 ? "" : "s", fold_list(incomplete), incomplete.size(),
+                                nested.folds.size(), incomplete.size() == 1 ? "s" : "ve", nested.inner_folds,
+                                incomplete.size() == 1 ? "it" : "them"));
+  }
+  if (!partial.empty()) {
+    parts.push_back(fmt::format("in outer fold{} {} configs with only some of their {} inner results were left out "
+                                "of the choice, which may change when they finish",
+                                partial.size() == 1 ? "" : "s", fold_list(partial), nested.inner_folds));
+  }
+  if (parts.empty()) return "";
+  return fmt::format("nested selection ({}): {}; run the missing inner tasks and harvest again", nested.target,
+                     fmt::join(parts, "; "));
 }
 
 void PredictionTable::add(const std::string& selection, const std::string& target, std::optional<std::uint32_t> config,

@@ -61,22 +61,40 @@ ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config
 // (over that outer fold's inner results) is chosen, and its outer test score is recorded.
 // Their mean is an estimate of the whole procedure's performance that the selection itself
 // has not seen, unlike the best config's mean outer score.
+//
+// Only configs with a result (of the target) for every inner fold of the outer fold are
+// candidates: a config scored on 1 of 3 inner folds would otherwise win on a lucky fold. An
+// outer fold where no config is complete chooses nothing and is flagged (inner_complete false).
 struct NestedSelection {
   struct Fold {
     int outer_fold = 0;
-    std::optional<std::uint32_t> chosen;  // none without any inner score
+    std::optional<std::uint32_t> chosen;  // none when no complete config has an inner score
     double inner_mean = Stats::kNaN;
-    std::size_t inner_results = 0;        // inner scores behind inner_mean
+    std::size_t inner_results = 0;        // the chosen config's inner results (all inner folds)
+    std::size_t complete_configs = 0;     // configs with every inner result: the candidates
+    std::size_t partial_configs = 0;      // configs with some but not all inner results: left out
     double outer_score = Stats::kNaN;     // NaN when the chosen config has no outer result
+    // Whether any config had all its inner results; false flags a fold whose inner tasks are
+    // unfinished, and which adds nothing to the estimate.
+    bool inner_complete() const { return complete_configs > 0; }
   };
   std::string target, metric;
   bool larger_is_better = true;
-  std::vector<Fold> folds;  // one per outer fold
-  Stats estimate;           // over the outer scores
+  std::size_t inner_folds = 0;  // inner folds per outer fold: what a complete config has
+  std::vector<Fold> folds;      // one per outer fold
+  Stats estimate;               // over the outer scores
 };
 
+// `inner_count` is the plan's inner folds per outer fold. Results outside the plan's configs
+// and folds are ignored.
 NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
-                              const std::string& target, const std::string& metric);
+                              std::size_t inner_count, const std::string& target, const std::string& metric);
+
+// What a reader of the nested estimate must know about unfinished inner tasks, in one line:
+// the outer folds that chose nothing for want of a complete config (and so are left out of the
+// estimate), and those whose choice left out partial configs (and may change when they finish).
+// Empty when every config of every outer fold had all its inner results.
+std::string incomplete_inner_warning(const NestedSelection& nested);
 
 // Per-sample predictions gathered over the outer results of one selection ("best", "nested"
 // or "config"): mean, standard deviation and count across the resamples in which the sample

@@ -76,7 +76,7 @@ std::string boundary_finding(const ConfigRanking::Row& best, int tolerance) {
 }
 
 // One sentence on the best config (two for a per_position target), and one on the nested
-// estimate when there is one.
+// estimate when there is one, with a warning when unfinished inner tasks limited its choices.
 std::vector<std::string> target_findings(const HarvestReport& r, const HarvestTarget& t) {
   std::vector<std::string> out;
   const std::string& metric = t.ranking.metric;
@@ -101,6 +101,9 @@ std::vector<std::string> target_findings(const HarvestReport& r, const HarvestTa
     out.push_back(fmt::format("Nested estimate (config chosen by inner folds, scored on the outer test fold): "
                               "{} {} ± {} over {} outer folds; chosen: {}.",
                               metric, number(e.mean), number(e.sd), e.count, fmt::join(chosen, ", ")));
+    if (const std::string warning = incomplete_inner_warning(*t.nested); !warning.empty()) {
+      out.push_back(fmt::format("Warning: {}.", warning));
+    }
   }
   return out;
 }

@@ -105,7 +105,7 @@ TEST_CASE("nested selection reports the outer score of each fold's inner choice"
       fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.5), fold(0, 0, 0, 0.8), fold(0, 0, 1, 0.7), fold(1, 0, 0, 0.6),
       fold(1, 0, 1, 0.6), fold(0, 1, -1, 0.8), fold(1, 1, -1, 0.4), fold(0, 1, 0, 0.5), fold(0, 1, 1, 0.5),
       fold(1, 1, 0, 0.7), fold(1, 1, 1, 0.6)};
-  const NestedSelection n = select_nested(folds, 2, 2, "y", "r2");
+  const NestedSelection n = select_nested(folds, 2, 2, 2, "y", "r2");
   REQUIRE(n.folds.size() == 2);
   CHECK(n.folds[0].chosen == 0u);
   CHECK(n.folds[0].inner_mean == Approx(0.75));
@@ -117,6 +117,73 @@ TEST_CASE("nested selection reports the outer score of each fold's inner choice"
   CHECK(n.estimate.sd == Approx(std::sqrt(2 * 0.25 * 0.25)));
   CHECK(n.estimate.count == 2);
   CHECK(rank_configs(folds, 2, "y", "r2").rows[0].metrics.at("r2").mean == Approx(0.85));
+}
+
+TEST_CASE("nested selection chooses only among configs with every inner result, and flags a fold with none",
+          "[harvest]") {
+  // Outer fold 0: config 0 has 1 of 3 inner results and the better mean (0.99), config 1 all 3
+  // (mean 0.5): config 1 is chosen. Outer fold 1: no config has all 3, so none is chosen.
+  const std::vector<ScoredFold> folds{
+      fold(0, 0, -1, 0.9),  fold(1, 0, -1, 0.4),  fold(0, 0, 0, 0.99), fold(1, 0, 0, 0.4), fold(1, 0, 1, 0.5),
+      fold(1, 0, 2, 0.6),   fold(0, 1, -1, 0.8),  fold(1, 1, -1, 0.7), fold(0, 1, 0, 0.9), fold(0, 1, 2, 0.9),
+      fold(1, 1, 1, 0.95)};
+  const NestedSelection n = select_nested(folds, 2, 2, 3, "y", "r2");
+  REQUIRE(n.folds.size() == 2);
+  CHECK(n.inner_folds == 3);
+  CHECK(n.folds[0].chosen == 1u);
+  CHECK(n.folds[0].inner_mean == Approx(0.5));
+  CHECK(n.folds[0].inner_results == 3);
+  CHECK(n.folds[0].complete_configs == 1);
+  CHECK(n.folds[0].partial_configs == 1);
+  CHECK(n.folds[0].inner_complete());
+  CHECK(n.folds[0].outer_score == Approx(0.4));
+  CHECK_FALSE(n.folds[1].chosen);
+  CHECK_FALSE(n.folds[1].inner_complete());
+  CHECK(n.folds[1].partial_configs == 2);
+  CHECK(std::isnan(n.folds[1].outer_score));
+  CHECK(n.estimate.count == 1);
+  CHECK(n.estimate.mean == Approx(0.4));
+  const std::string warning = incomplete_inner_warning(n);
+  CHECK_THAT(warning, Catch::Contains("outer fold 1 (1 of 2) has no config with all 3 inner results") &&
+                          Catch::Contains("in outer fold 0 configs with only some of their 3 inner results"));
+}
+
+TEST_CASE("a config whose inner scores are all undefined is complete but never chosen", "[harvest]") {
+  const std::vector<ScoredFold> folds{fold(0, 0, 0, kNaN), fold(0, 0, 1, kNaN), fold(1, 0, 0, 0.1),
+                                      fold(1, 0, 1, 0.2), fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.3)};
+  const NestedSelection n = select_nested(folds, 2, 1, 2, "y", "r2");
+  CHECK(n.folds[0].chosen == 1u);
+  CHECK(n.folds[0].complete_configs == 2);
+  CHECK(incomplete_inner_warning(n).empty());
+}
+
+TEST_CASE("harvest flags outer folds without a complete config in nested.csv, best.json and its summary",
+          "[harvest]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  e.write_all_results();
+  // Outer fold 2 loses inner fold 0 of every config; outer fold 1 loses inner fold 1 of config 0.
+  for (const auto& config : e.plan().configs) fs::remove(e.layout().result(config.id, 2, 0));
+  fs::remove(e.layout().result(e.plan().configs[0].id, 1, 1));
+  const HarvestSummary s = harvest(e, dir / "out");
+  const NestedSelection& n = *s.report.targets[0].nested;
+  CHECK_FALSE(n.folds[2].chosen);
+  CHECK_FALSE(n.folds[2].inner_complete());
+  REQUIRE(n.folds[1].chosen);
+  CHECK(*n.folds[1].chosen != 0u);
+  CHECK(n.folds[1].partial_configs == 1);
+  CHECK(n.estimate.count == 3);
+
+  const std::string text = render_text(s);
+  CHECK_THAT(text, Catch::Contains("warning   nested selection (y): outer fold 2 (1 of 4) has no config with all 3 "
+                                   "inner results"));
+  const std::string csv = read_text_file(dir / "out" / "nested.csv");
+  CHECK_THAT(csv, Catch::Contains("inner_results,inner_complete,complete_configs,partial_configs,outer_score"));
+  CHECK_THAT(csv, Catch::Contains("y,r2,2,,,,,0,false,0,3,"));
+  const auto j = nlohmann::json::parse(read_text_file(dir / "out" / "best.json"));
+  CHECK(j["targets"][0]["nested"]["folds"][2]["inner_complete"] == false);
+  CHECK(j["targets"][0]["nested"]["folds"][1]["partial_configs"] == 1);
+  CHECK_THAT(j["targets"][0]["nested"]["warning"].get<std::string>(), Catch::Contains("outer fold 2"));
 }
 
 TEST_CASE("per-sample prediction statistics do not depend on the order results arrive in", "[harvest]") {
