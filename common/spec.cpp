@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/plan_limits.hpp"
+#include "common/slurm_time.hpp"
 #include "common/text_file.hpp"
 #include "common/text_match.hpp"
 #include "common/yaml_reader.hpp"
@@ -237,9 +238,8 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
   r.read("partition", [&](const Value& x) { s.partition = as_matching(x, kSlurmName, name_form); });
   r.read("account", [&](const Value& x) { s.account = as_matching(x, kSlurmName, name_form); });
   r.read("qos", [&](const Value& x) { s.qos = as_matching(x, kSlurmName, name_form); });
-  r.read("time", [&](const Value& x) {
-    s.time = as_matching(x, kSlurmTime, "a SLURM time limit such as 90, 02:00:00 or 1-12:00:00");
-  });
+  const std::optional<Value> time = r.get("time");
+  if (time) s.time = as_matching(*time, kSlurmTime, "a SLURM time limit such as 90, 02:00:00 or 1-12:00:00");
   r.read("mem", [&](const Value& x) { s.mem = as_matching(x, kSlurmMem, "a memory size such as 4000, 8G or 512M"); });
   r.read("cpus_per_task", [&](const Value& x) { s.cpus_per_task = static_cast<int>(as_integer(x, 1, 4096)); });
   r.read("ntasks", [&](const Value& x) { s.ntasks = static_cast<int>(as_integer(x, 1, 100000)); });
@@ -260,8 +260,23 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
     }
   });
   r.read("template", [&](const Value& x) { s.template_path = as_path(x, ctx); });
-  r.read("signal_seconds", [&](const Value& x) { s.signal_seconds = static_cast<int>(as_integer(x, 0, 65535)); });
+  const std::optional<Value> signal = r.get("signal_seconds");
+  if (signal) s.signal_seconds = static_cast<int>(as_integer(*signal, 0, 65535));
   r.finish();
+  // USR1 must come after the job starts, or it finds the batch shell before anything runs.
+  const long long limit = slurm_time_seconds(s.time).value_or(0);
+  if (limit != 0 && s.signal_seconds >= limit) {
+    if (signal) {
+      signal->fail(fmt::format("a number of seconds below slurm.time '{}' ({} s): USR1 comes this long before "
+                               "the time limit",
+                               s.time, limit));
+    }
+    if (time) {
+      time->fail(fmt::format("a time limit longer than slurm.signal_seconds ({} s), by which USR1 precedes the "
+                             "limit; this one is {} s (0 = no limit)",
+                             s.signal_seconds, limit));
+    }
+  }
   return s;
 }
 

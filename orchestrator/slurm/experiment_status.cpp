@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "common/archive_catalog.hpp"
+#include "common/planned_experiment.hpp"
 #include "common/plan.hpp"
 #include "common/result_inventory.hpp"
 
@@ -85,6 +86,7 @@ std::vector<const ElementStatus*> ExperimentStatus::failed_elements() const {
 }
 
 ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClient& slurm, std::size_t log_lines) {
+  require_planned(layout);
   const ExperimentPlan plan = read_plan(layout.plan());
   const auto submissions = read_submissions(layout);
   ExperimentStatus s;

@@ -56,6 +56,7 @@ struct ExperimentStatus {
   std::vector<const ElementStatus*> failed_elements() const;
 };
 
+// Throws BadInputError when `layout` is not a planned experiment.
 ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClient& slurm, std::size_t log_lines = 10);
 
 std::string render_table(const ExperimentStatus& s);  // for a terminal

@@ -7,62 +7,76 @@
 
 #include "common/archive_catalog.hpp"
 #include "common/plan.hpp"
-#include "orchestrator/slurm/experiment_status.hpp"
+#include "common/planned_experiment.hpp"
 #include "common/result_inventory.hpp"
+#include "orchestrator/slurm/experiment_status.hpp"
 
 namespace gridfold {
 
-std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, const SlurmClient& slurm) {
-  const ExperimentLayout layout(options.submit.experiment);
-  const auto submissions = read_submissions(layout);
-  if (submissions.empty()) {
-    throw SpecError(fmt::format("{}: nothing was submitted yet; use gridfold submit", layout.root().string()));
-  }
-  const ExperimentPlan plan = read_plan(layout.plan());
-  const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ExperimentStatus status = collect_status(layout, slurm, 0);
-  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, doc.base()));
-  const std::size_t per_element = submissions.back().tasks_per_element;
+RerunPlan plan_reruns(const RerunFacts& facts, bool failed_only) {
+  RerunPlan out;
+  if (facts.submissions.empty()) return out;
+  const std::size_t per_element = facts.submissions.back().tasks_per_element;
+  const std::vector<bool>& done = facts.task_done;
 
   // The chunk (array offset) each element was first submitted in keeps its SLURM index
   // below MaxArraySize in every later array.
   std::map<std::size_t, ArrayChunk> chunk_of;
-  for (const auto& sub : submissions) {
+  for (const auto& sub : facts.submissions) {
     for (const auto& a : sub.arrays) {
       for (std::size_t i = 0; i < a.chunk.count; ++i) chunk_of.emplace(a.chunk.first_element + i, a.chunk);
     }
   }
   std::map<std::size_t, const ElementStatus*> state_of;
-  for (const auto& e : status.elements) state_of[e.element] = &e;
+  for (const auto& e : facts.elements) state_of[e.element] = &e;
 
   std::map<std::size_t, ArrayRequest> requests;  // by chunk offset
   std::vector<std::string> active_arrays;
-  for (const auto& e : status.elements) {
+  for (const auto& e : facts.elements) {
     if (is_active(e.state)) active_arrays.push_back(e.job_id);
   }
   for (const auto& [element, chunk] : chunk_of) {
-    const std::size_t first = element * per_element;
+    const std::size_t first = std::min(element * per_element, done.size());
     const std::size_t last = std::min(first + per_element, done.size());
     const bool missing = std::any_of(done.begin() + static_cast<std::ptrdiff_t>(first),
                                      done.begin() + static_cast<std::ptrdiff_t>(last), [](bool d) { return !d; });
     if (!missing) continue;
     const auto state = state_of.find(element);
     if (state != state_of.end() && is_active(state->second->state)) continue;
-    if (options.failed_only && (state == state_of.end() || !is_failure(state->second->state))) continue;
+    if (failed_only && (state == state_of.end() || !is_failure(state->second->state))) continue;
     auto& request = requests.try_emplace(chunk.first_element, ArrayRequest{chunk, {}}).first->second;
     request.indices.push_back(element - chunk.first_element);
   }
-  if (requests.empty()) return std::nullopt;
+  if (requests.empty()) return out;
 
   std::sort(active_arrays.begin(), active_arrays.end());
   active_arrays.erase(std::unique(active_arrays.begin(), active_arrays.end()), active_arrays.end());
-  PackDependency pack{active_arrays, status.pack_state == "pending" ? status.pack_job_id : ""};
-  std::vector<ArrayRequest> list;
-  for (auto& [_, r] : requests) list.push_back(std::move(r));
-  return submit_arrays(layout, plan, doc.base(), list, options.submit, slurm, pack);
+  out.pack = PackDependency{active_arrays, facts.pack_state == "pending" ? facts.pack_job_id : ""};
+  for (auto& [_, r] : requests) out.requests.push_back(std::move(r));
+  return out;
+}
+
+std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, const SlurmClient& slurm) {
+  const PlannedExperiment experiment(options.submit.experiment);
+  const ExperimentLayout& layout = experiment.layout;
+  RerunFacts facts;
+  facts.submissions = read_submissions(layout);
+  if (facts.submissions.empty()) {
+    throw SpecError(fmt::format("{}: nothing was submitted yet; use gridfold submit", layout.root().string()));
+  }
+  ExperimentStatus status = collect_status(layout, slurm, 0);
+  facts.task_done = finished_tasks(layout, experiment.plan, experiment.archive_dir());
+  facts.elements = std::move(status.elements);
+  facts.pack_job_id = status.pack_job_id;
+  facts.pack_state = status.pack_state;
+
+  const RerunPlan plan = plan_reruns(facts, options.failed_only);
+  if (plan.requests.empty()) return std::nullopt;
+  return submit_arrays(layout, experiment.plan, experiment.spec(), plan.requests, options.submit, slurm, plan.pack);
 }
 
 std::vector<std::string> cancel_experiment(const ExperimentLayout& layout, const SlurmClient& slurm) {
+  require_planned(layout);
   const std::vector<std::string> ids = job_ids(read_submissions(layout));
   slurm.cancel(ids);
   return ids;

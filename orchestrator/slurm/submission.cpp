@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <climits>
 #include <fstream>
 #include <numeric>
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "common/planned_experiment.hpp"
 #include "common/atomic_file.hpp"
 #include "common/plan.hpp"
+#include "common/slurm_time.hpp"
 #include "orchestrator/templates/script_template.hpp"
 #include "orchestrator/templates/template_dir.hpp"
 
@@ -85,11 +87,13 @@ json to_json(const Submission& s) {
                       {"first_element", a.chunk.first_element},
                       {"elements", a.chunk.count},
                       {"indices", a.indices},
-                      {"script", a.script.string()}});
+                      {"script", a.script.string()},
+                      {"throttle", a.throttle},
+                      {"after", a.after ? json(*a.after) : json(nullptr)}});
   }
   return {{"submitted_at", s.submitted_at}, {"tasks", s.tasks},          {"tasks_per_element", s.tasks_per_element},
           {"arrays", arrays},               {"pack_job_id", s.pack_job_id}, {"pack_script", s.pack_script.string()},
-          {"dry_run", s.dry_run}};
+          {"dry_run", s.dry_run},           {"split_note", s.split_note}};
 }
 
 Submission from_json(const json& j) {
@@ -98,10 +102,17 @@ Submission from_json(const json& j) {
   s.tasks = j.at("tasks").get<std::size_t>();
   s.tasks_per_element = j.at("tasks_per_element").get<std::size_t>();
   for (const auto& a : j.at("arrays")) {
-    s.arrays.push_back(SubmittedArray{a.at("job_id").get<std::string>(),
-                                      ArrayChunk{a.at("first_element").get<std::size_t>(), a.at("elements").get<std::size_t>()},
-                                      a.at("indices").get<std::vector<std::size_t>>(), a.at("script").get<std::string>()});
+    SubmittedArray array;
+    array.job_id = a.at("job_id").get<std::string>();
+    array.chunk = ArrayChunk{a.at("first_element").get<std::size_t>(), a.at("elements").get<std::size_t>()};
+    array.indices = a.at("indices").get<std::vector<std::size_t>>();
+    array.script = a.at("script").get<std::string>();
+    // Records written before throttles were shared out lack these.
+    array.throttle = a.value("throttle", 0);
+    if (a.contains("after") && !a.at("after").is_null()) array.after = a.at("after").get<std::size_t>();
+    s.arrays.push_back(std::move(array));
   }
+  s.split_note = j.value("split_note", "");
   s.pack_job_id = j.at("pack_job_id").get<std::string>();
   s.pack_script = j.at("pack_script").get<std::string>();
   s.dry_run = j.at("dry_run").get<bool>();
@@ -129,6 +140,20 @@ std::vector<ArrayChunk> split_into_arrays(std::size_t elements, int max_array_si
     chunks.push_back(ArrayChunk{first, std::min(cap, elements - first)});
   }
   return chunks;
+}
+
+std::vector<ArrayThrottle> share_throttle(int throttle, std::size_t arrays) {
+  std::vector<ArrayThrottle> out(arrays);
+  if (throttle <= 0 || arrays == 0) return out;
+  const std::size_t lanes = std::min(arrays, static_cast<std::size_t>(throttle));
+  const std::size_t base = static_cast<std::size_t>(throttle) / lanes;
+  const std::size_t extra = static_cast<std::size_t>(throttle) % lanes;
+  for (std::size_t i = 0; i < arrays; ++i) {
+    const std::size_t lane = i % lanes;
+    out[i].throttle = static_cast<int>(base + (lane < extra ? 1 : 0));
+    if (i >= lanes) out[i].after = i - lanes;
+  }
+  return out;
 }
 
 std::vector<std::string> job_ids(const std::vector<Submission>& submissions) {
@@ -168,6 +193,15 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
                                 "1-12:00:00",
                                 options.time));
   }
+  if (!options.time.empty()) {
+    // USR1 must come after the job starts (see parse_slurm's rule for slurm.time).
+    const long long limit = slurm_time_seconds(options.time).value_or(0);
+    if (limit != 0 && limit <= spec.slurm.signal_seconds) {
+      throw SpecError(fmt::format("time limit '{}' ({} s) is not valid; expected a limit longer than "
+                                  "slurm.signal_seconds ({} s), by which USR1 precedes the limit",
+                                  options.time, limit, spec.slurm.signal_seconds));
+    }
+  }
   Submission s;
   s.submitted_at = now_iso();
   s.tasks = plan.tasks.size();
@@ -186,13 +220,15 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
   const std::string train_template = load_template(spec.slurm.template_path, train_name);
   const std::string template_source = spec.slurm.template_path.empty() ? train_name : spec.slurm.template_path.string();
 
+  const std::vector<ArrayThrottle> throttles = share_throttle(spec.slurm.array_throttle, requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) {
     values.values["job_name"] = fmt::format("gf-{}-{}", spec.name, i);
-    values.values["array"] = array_spec(requests[i].indices, spec.slurm.array_throttle);
+    values.values["array"] = array_spec(requests[i].indices, throttles[i].throttle);
     values.values["element_offset"] = std::to_string(requests[i].chunk.first_element);
     const fs::path script = script_dir / fmt::format("train-{:03d}.sbatch", i);
     write_script(script, render_template(train_template, template_source, values));
-    s.arrays.push_back(SubmittedArray{"", requests[i].chunk, requests[i].indices, script});
+    s.arrays.push_back(
+        SubmittedArray{"", requests[i].chunk, requests[i].indices, script, throttles[i].throttle, throttles[i].after});
   }
   values.values["job_name"] = fmt::format("gf-{}-pack", spec.name);
   s.pack_script = script_dir / "pack.sbatch";
@@ -202,7 +238,9 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
   std::vector<std::string> wait_for = pack.still_active_arrays;
   try {
     for (auto& a : s.arrays) {
-      a.job_id = slurm.submit(a.script, {});
+      std::vector<std::string> args;
+      if (a.after) args.push_back("--dependency=afterany:" + s.arrays[*a.after].job_id);
+      a.job_id = slurm.submit(a.script, args);
       wait_for.push_back(a.job_id);
     }
     if (!pack.pending_pack_job.empty()) {
@@ -236,27 +274,45 @@ Submission submit_experiment(const SubmitOptions& options, const SlurmClient& sl
   const auto& [layout, plan, doc] = experiment;
   const ExperimentSpec& spec = experiment.spec();
   const std::size_t elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  // A dry run must work on a machine without SLURM, so it assumes no array size limit.
-  const int max_array = options.dry_run ? static_cast<int>(std::max<std::size_t>(elements, 1)) : slurm.max_array_size();
+  int max_array = 0;
+  std::string split_note;
+  try {
+    max_array = slurm.max_array_size();
+    split_note = fmt::format("arrays split at MaxArraySize {} (scontrol show config)", max_array);
+  } catch (const std::exception& e) {
+    // A dry run shows the real split where the cluster answers, and still works where it does not.
+    if (!options.dry_run) throw;
+    max_array = static_cast<int>(std::min<std::size_t>(std::max<std::size_t>(elements, 1), INT_MAX));
+    split_note = fmt::format("shown as one array: the cluster's MaxArraySize is unknown ({}); the real submission "
+                             "may split it into several",
+                             e.what());
+  }
   std::vector<ArrayRequest> requests;
   for (const ArrayChunk& chunk : split_into_arrays(elements, max_array)) {
     std::vector<std::size_t> indices(chunk.count);
     std::iota(indices.begin(), indices.end(), std::size_t{0});
     requests.push_back(ArrayRequest{chunk, std::move(indices)});
   }
-  return submit_arrays(layout, plan, spec, requests, options, slurm, PackDependency{});
+  Submission s = submit_arrays(layout, plan, spec, requests, options, slurm, PackDependency{});
+  s.split_note = split_note;
+  return s;
 }
 
 std::string render_text(const Submission& s) {
   std::string out;
-  for (const auto& a : s.arrays) {
-    out += fmt::format("{} array {} elements {}-{} ({})\n", s.dry_run ? "would submit" : "submitted",
+  for (std::size_t i = 0; i < s.arrays.size(); ++i) {
+    const SubmittedArray& a = s.arrays[i];
+    std::string limits;
+    if (a.throttle > 0) limits += fmt::format(", at most {} at once", a.throttle);
+    if (a.after) limits += fmt::format(", after array {}", *a.after);
+    out += fmt::format("{} array {} elements {}-{}{} ({})\n", s.dry_run ? "would submit" : "submitted",
                        a.job_id.empty() ? "-" : a.job_id, a.chunk.first_element, a.chunk.first_element + a.chunk.count - 1,
-                       a.script.string());
+                       limits, a.script.string());
   }
   out += fmt::format("{} pack job {} after all arrays ({})\n", s.dry_run ? "would submit" : "submitted",
                      s.pack_job_id.empty() ? "-" : s.pack_job_id, s.pack_script.string());
   out += fmt::format("{} tasks in {} array(s)\n", s.tasks, s.arrays.size());
+  if (!s.split_note.empty()) out += s.split_note + "\n";
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,11 +25,27 @@ struct ArrayChunk {
 // Elements split into as few arrays as MaxArraySize allows.
 std::vector<ArrayChunk> split_into_arrays(std::size_t elements, int max_array_size);
 
+// One array's share of slurm.array_throttle: its %N (0 = unthrottled) and the array of the
+// same submission it waits for (afterany), if any.
+struct ArrayThrottle {
+  int throttle = 0;
+  std::optional<std::size_t> after;
+};
+
+// slurm.array_throttle shared out over the `arrays` of one submission so that at most
+// `throttle` elements of them run at once. Arrays go round-robin into min(throttle, arrays)
+// lanes; lane j gets throttle / lanes, plus one for j < throttle % lanes; an array waits for
+// the previous array of its lane. With throttle >= arrays no array waits; with throttle 0
+// nothing is throttled.
+std::vector<ArrayThrottle> share_throttle(int throttle, std::size_t arrays);
+
 struct SubmittedArray {
   std::string job_id;  // empty in a dry run, and when sbatch refused it (a partial submission)
   ArrayChunk chunk;
   std::vector<std::size_t> indices;  // the SLURM indices submitted: all of the chunk, or a resubmission's few
   std::filesystem::path script;
+  int throttle = 0;                   // its share of slurm.array_throttle (0 = none)
+  std::optional<std::size_t> after;  // index in Submission::arrays of the array it starts after
 };
 
 struct Submission {
@@ -39,6 +56,7 @@ struct Submission {
   std::string pack_job_id;
   std::filesystem::path pack_script;
   bool dry_run = false;
+  std::string split_note;  // how the arrays were split: the MaxArraySize used, or why none was known
 };
 
 struct SubmitOptions {
@@ -63,10 +81,13 @@ struct PackDependency {
 };
 
 // Renders the array and pack scripts into slurm/ and, unless dry_run, submits them (the pack
-// job depends afterany on every array) and records the submission.
+// job depends afterany on every array) and records the submission. Arrays are split at the
+// cluster's MaxArraySize; a dry run asks for it too, and shows one array (saying why in
+// split_note) when the cluster does not answer.
 Submission submit_experiment(const SubmitOptions& options, const SlurmClient& slurm);
 
-// The same for chosen elements only (resubmission).
+// The same for chosen elements only (resubmission). Throws SpecError for an options.time
+// that is not a SLURM time limit or not above slurm.signal_seconds.
 Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& plan, const ExperimentSpec& spec,
                          const std::vector<ArrayRequest>& requests, const SubmitOptions& options,
                          const SlurmClient& slurm, const PackDependency& pack);

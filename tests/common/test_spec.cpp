@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/slurm_time.hpp"
 #include "common/spec.hpp"
 
 using namespace gridfold;
@@ -109,6 +110,12 @@ TEST_CASE("bad specs are rejected with the file, line:column, value and what is 
       {"shell in a partition", "  mem: 8G", "  mem: 8G\n  partition: \"x; rm -rf ~\"",
        {"slurm.partition", "'x; rm -rf ~'", "letters, digits"}},
       {"bad time limit", "\"01:30:00\"", "\"tomorrow\"", {"slurm.time", "'tomorrow'", "a SLURM time limit"}},
+      {"USR1 due before the job starts", "  mem: 8G", "  mem: 8G\n  signal_seconds: 5400",
+       {"exp.yaml:28:19", "slurm.signal_seconds", "'5400'", "below slurm.time '01:30:00' (5400 s)"}},
+      {"time limit within the default USR1 lead", "\"01:30:00\"", "\"2\"",
+       {"exp.yaml:26:9", "slurm.time", "'2'", "longer than slurm.signal_seconds (120 s)"}},
+      {"time limit of seconds within the USR1 lead", "\"01:30:00\"", "\"1:30\"",
+       {"exp.yaml:26:9", "'1:30'", "this one is 90 s"}},
       {"grid value list empty", "training.lr: [0.001, 0.0003]", "training.lr: []", {"a non-empty list"}},
       {"grid value repeated", "training.lr: [0.001, 0.0003]", "training.lr: [0.001, 0.001]", {"distinct values"}},
       {"grid path without section", "training.lr: [", "lr: [", {"exp.yaml:16:3", "a parameter path 'section.key'"}},
@@ -214,4 +221,23 @@ TEST_CASE("final_model says how finalize makes the model, and bad values name th
   const std::string bad_strategy = message_of(kValid + "final_model: {strategy: average}\n");
   CHECK_THAT(bad_strategy, Catch::Contains("exp.yaml:" + line + ":25") && Catch::Contains("'average'") &&
                                Catch::Contains("refit") && Catch::Contains("ensemble"));
+}
+
+TEST_CASE("SLURM time limits are read in seconds in every form sbatch accepts", "[spec]") {
+  CHECK(slurm_time_seconds("90") == 90 * 60);                       // minutes
+  CHECK(slurm_time_seconds("1:30") == 90);                          // MM:SS
+  CHECK(slurm_time_seconds("02:00:00") == 2 * 3600);                // HH:MM:SS
+  CHECK(slurm_time_seconds("1-12") == 36 * 3600);                   // D-HH
+  CHECK(slurm_time_seconds("2-01:30") == 49 * 3600 + 30 * 60);      // D-HH:MM
+  CHECK(slurm_time_seconds("1-00:00:05") == 24 * 3600 + 5);         // D-HH:MM:SS
+  CHECK(slurm_time_seconds("0") == 0);                              // no limit
+  CHECK_FALSE(slurm_time_seconds("tomorrow"));
+  CHECK_FALSE(slurm_time_seconds("1:2:3:4"));
+  CHECK_FALSE(slurm_time_seconds("-5"));
+  CHECK_FALSE(slurm_time_seconds(""));
+}
+
+TEST_CASE("a signal lead below the time limit, or no time limit at all, is accepted", "[spec]") {
+  CHECK(parse(replaced(kValid, "  mem: 8G", "  mem: 8G\n  signal_seconds: 5399")).base().slurm.signal_seconds == 5399);
+  CHECK(parse(replaced(kValid, "\"01:30:00\"", "\"0\"")).base().slurm.time == "0");
 }

@@ -5,7 +5,10 @@
 #include "orchestrator/slurm/slurm_client.hpp"
 #include "orchestrator/slurm/submission.hpp"
 
+#include <algorithm>
 #include <fstream>
+
+#include "tests/support/test_experiment.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace gridfold;
@@ -105,4 +108,167 @@ TEST_CASE("every built-in template renders with the values gridfold provides", "
     CHECK(out.find("{{") == std::string::npos);
     CHECK(out.rfind("#!/bin/bash", 0) == 0);
   }
+}
+
+namespace {
+
+// 12 tasks, one per element: 12 array elements.
+const std::string kThrottledSpec = R"(name: throttled
+data: {path: d.csv, targets: [y]}
+grid:
+  training.lr: [0.1, 0.01, 0.001]
+resampling:
+  outer: {kfold: {k: 4}}
+slurm:
+  array_throttle: THROTTLE
+)";
+
+std::string throttled_spec(int throttle) {
+  std::string text = kThrottledSpec;
+  return text.replace(text.find("THROTTLE"), 8, std::to_string(throttle));
+}
+
+// A cluster whose scontrol reports MaxArraySize 5, whose sbatch hands out job ids 100, 101, ...
+// and which records every command it is given.
+struct FakeCluster {
+  std::vector<std::vector<std::string>> calls;
+  int next_job = 100;
+  bool scontrol_answers = true;
+
+  SlurmClient client() {
+    return SlurmClient([this](const std::vector<std::string>& argv) {
+      calls.push_back(argv);
+      if (argv[0] == "scontrol" && argv[1] == "show") {
+        if (!scontrol_answers) {
+          return CommandResult{1, "", "slurm_load_ctl_conf error: Unable to contact slurm controller\n"};
+        }
+        return CommandResult{0, "MaxArraySize            = 5\nMaxJobCount             = 10000\n", ""};
+      }
+      if (argv[0] == "sbatch") return CommandResult{0, std::to_string(next_job++) + "\n", ""};
+      return CommandResult{0, "", ""};
+    });
+  }
+
+  // The sbatch arguments given for `script`.
+  std::vector<std::string> sbatch_call(const std::filesystem::path& script) const {
+    for (const auto& c : calls) {
+      if (c[0] == "sbatch" && c.back() == script.string()) return c;
+    }
+    return {};
+  }
+};
+
+// The --array value of a rendered script.
+std::string array_line(const std::filesystem::path& script) {
+  std::ifstream in(script);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("#SBATCH --array=", 0) == 0) return line.substr(16);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("the throttle holds for the whole experiment when it is split into several arrays", "[submit]") {
+  TempDir dir;
+  const testing::TestExperiment e(dir / "exp", throttled_spec(6), 40);
+  FakeCluster cluster;
+  SubmitOptions options;
+  options.experiment = e.layout().root();
+  const Submission s = submit_experiment(options, cluster.client());
+  REQUIRE(s.arrays.size() == 3);  // 5 + 5 + 2 elements
+  CHECK(array_line(s.arrays[0].script) == "0-4%2");
+  CHECK(array_line(s.arrays[1].script) == "0-4%2");
+  CHECK(array_line(s.arrays[2].script) == "0-1%2");
+  for (const auto& a : s.arrays) {
+    CHECK(a.throttle == 2);
+    CHECK_FALSE(a.after);
+  }
+}
+
+TEST_CASE("a throttle below the number of arrays chains arrays so that no more elements run at once",
+          "[submit]") {
+  TempDir dir;
+  const testing::TestExperiment e(dir / "exp", throttled_spec(2), 40);
+  FakeCluster cluster;
+  SubmitOptions options;
+  options.experiment = e.layout().root();
+  const Submission s = submit_experiment(options, cluster.client());
+  REQUIRE(s.arrays.size() == 3);
+  CHECK(array_line(s.arrays[0].script) == "0-4%1");
+  CHECK(array_line(s.arrays[1].script) == "0-4%1");
+  CHECK(array_line(s.arrays[2].script) == "0-1%1");
+  // Two lanes of %1: arrays 0 and 1 run side by side, array 2 after array 0.
+  CHECK_FALSE(s.arrays[0].after);
+  CHECK_FALSE(s.arrays[1].after);
+  REQUIRE(s.arrays[2].after);
+  CHECK(*s.arrays[2].after == 0);
+  const auto third = cluster.sbatch_call(s.arrays[2].script);
+  CHECK(std::find(third.begin(), third.end(), "--dependency=afterany:" + s.arrays[0].job_id) != third.end());
+  CHECK(cluster.sbatch_call(s.arrays[0].script).size() == 3);  // sbatch --parsable script
+}
+
+TEST_CASE("the throttle is shared out with the remainder going to the first arrays", "[submit]") {
+  const auto lanes = share_throttle(7, 3);
+  REQUIRE(lanes.size() == 3);
+  CHECK(lanes[0].throttle == 3);
+  CHECK(lanes[1].throttle == 2);
+  CHECK(lanes[2].throttle == 2);
+  for (const auto& l : lanes) CHECK_FALSE(l.after);
+  const auto chained = share_throttle(2, 5);
+  REQUIRE(chained.size() == 5);
+  for (const auto& l : chained) CHECK(l.throttle == 1);
+  CHECK_FALSE(chained[1].after);
+  CHECK(*chained[2].after == 0);
+  CHECK(*chained[3].after == 1);
+  CHECK(*chained[4].after == 2);
+  const auto unthrottled = share_throttle(0, 2);
+  CHECK(unthrottled[0].throttle == 0);
+  CHECK(unthrottled[1].throttle == 0);
+  CHECK_FALSE(unthrottled[1].after);
+  CHECK(share_throttle(4, 1)[0].throttle == 4);
+}
+
+TEST_CASE("a dry run shows the split the cluster's MaxArraySize makes", "[submit]") {
+  TempDir dir;
+  const testing::TestExperiment e(dir / "exp", throttled_spec(0), 40);
+  FakeCluster cluster;
+  SubmitOptions options;
+  options.experiment = e.layout().root();
+  options.dry_run = true;
+  const Submission s = submit_experiment(options, cluster.client());
+  CHECK(s.arrays.size() == 3);
+  CHECK(render_text(s).find("MaxArraySize 5") != std::string::npos);
+  for (const auto& c : cluster.calls) CHECK(c[0] == "scontrol");
+}
+
+TEST_CASE("a dry run without an answering cluster shows one array and says why", "[submit]") {
+  TempDir dir;
+  const testing::TestExperiment e(dir / "exp", throttled_spec(0), 40);
+  FakeCluster cluster;
+  cluster.scontrol_answers = false;
+  SubmitOptions options;
+  options.experiment = e.layout().root();
+  options.dry_run = true;
+  const Submission s = submit_experiment(options, cluster.client());
+  CHECK(s.arrays.size() == 1);
+  const std::string text = render_text(s);
+  CHECK(text.find("Unable to contact slurm controller") != std::string::npos);
+  CHECK(text.find("may split") != std::string::npos);
+}
+
+TEST_CASE("a resubmission's time limit must leave room for the USR1 before it", "[submit]") {
+  TempDir dir;
+  const testing::TestExperiment e(dir / "exp", throttled_spec(0), 40);
+  FakeCluster cluster;
+  SubmitOptions options;
+  options.experiment = e.layout().root();
+  options.dry_run = true;
+  options.time = "2";  // 120 s, and USR1 comes 120 s before the limit
+  const std::vector<ArrayRequest> one{ArrayRequest{ArrayChunk{0, 12}, {3}}};
+  CHECK_THROWS_AS(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, cluster.client(), {}), SpecError);
+  CHECK_THROWS_WITH(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, cluster.client(), {}),
+                    Catch::Contains("'2' (120 s)") && Catch::Contains("slurm.signal_seconds (120 s)"));
+  options.time = "3";
+  CHECK(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, cluster.client(), {}).arrays.size() == 1);
 }
