@@ -215,3 +215,10 @@ TEST_CASE("final_model says how finalize makes the model, and bad values name th
   CHECK_THAT(bad_strategy, Catch::Contains("exp.yaml:" + line + ":25") && Catch::Contains("'average'") &&
                                Catch::Contains("refit") && Catch::Contains("ensemble"));
 }
+
+TEST_CASE("output.hdf5_file_locking is unset by default, a boolean when given, and checked", "[spec]") {
+  CHECK_FALSE(parse(kValid).base().output.hdf5_file_locking.has_value());
+  CHECK(parse(kValid + "output: {hdf5_file_locking: false}\n").base().output.hdf5_file_locking == false);
+  CHECK(parse(kValid + "output: {hdf5_file_locking: true}\n").base().output.hdf5_file_locking == true);
+  CHECK_THROWS_AS(parse(kValid + "output: {hdf5_file_locking: sometimes}\n"), SpecError);
+}
