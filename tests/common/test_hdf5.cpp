@@ -134,13 +134,17 @@ TEST_CASE("the spec's hdf5_file_locking reaches every file HDF5 opens and create
   TempDir dir;
   const ScopedVariable hdf5_own("HDF5_USE_FILE_LOCKING", std::nullopt);
   const ScopedVariable gridfold_own("GRIDFOLD_HDF5_FILE_LOCKING", std::nullopt);
-  h5::File file = h5::File::create(dir / "plan.h5");
-  file.close();
-  const HeldLock lock(dir / "plan.h5");
+  for (const char* name : {"plan.h5", "result.h5"}) {
+    h5::File file = h5::File::create(dir / name);
+    file.close();
+  }
+  const HeldLock plan_lock(dir / "plan.h5");
+  const HeldLock result_lock(dir / "result.h5");
   // HDF5's default locks, and the message names the refused lock.
   CHECK_THAT(message_of([&] { h5::File::open_read(dir / "plan.h5"); }),
              Catch::Contains("unable to lock file, errno = 11"));
-  CHECK_THROWS_AS(h5::File::create(dir / "plan.h5"), h5::WriteError);
+  CHECK_THROWS_AS(h5::File::create(dir / "result.h5"), h5::WriteError);
+
   const ScopedSpecLocking off(false);
   const h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
   h5::apply_file_locking(fapl.id());
@@ -148,7 +152,7 @@ TEST_CASE("the spec's hdf5_file_locking reaches every file HDF5 opens and create
   REQUIRE(H5Pget_file_locking(fapl.id(), &use, &ignore) >= 0);
   CHECK_FALSE(use);
   CHECK_NOTHROW(h5::File::open_read(dir / "plan.h5"));
-  CHECK_NOTHROW(h5::File::create(dir / "plan.h5").close());
+  CHECK_NOTHROW(h5::File::create(dir / "result.h5").close());
 }
 
 TEST_CASE("the environment overrides the spec's file locking, HDF5's own variable first", "[hdf5]") {
