@@ -63,7 +63,7 @@ std::filesystem::path index_path_for(const std::filesystem::path& archive);
 // ".tar.zst", ".tar.gz" or ".tar"
 std::string archive_extension(Compression compression);
 
-// Writes and fsyncs `file`; the caller renames it into place.
+// Writes and fsyncs `file`; the caller renames it into place. Throws IoError when it cannot.
 void write_index(const std::filesystem::path& file, const ArchiveIndex& index);
 // Throws ArchiveError for a malformed index, unsafe member names or frames and members that
 // do not tile the stream.
@@ -82,7 +82,8 @@ struct ArchiveWriterOptions {
 };
 
 // Writes one archive file. Members are compressed in background threads while the caller
-// adds more; nothing is durable until finish() returns.
+// adds more; nothing is durable until finish() returns. Failing to create, write, sync or close
+// the file is an IoError (exit 5), never an ArchiveError: the input was fine, the disk was not.
 class ArchiveWriter {
  public:
   ArchiveWriter(const std::filesystem::path& file, const ArchiveWriterOptions& options);

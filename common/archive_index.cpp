@@ -201,7 +201,7 @@ void write_index(const fs::path& file, const ArchiveIndex& index) {
   std::ofstream out_file(file, std::ios::binary | std::ios::trunc);
   out_file.write(text.data(), static_cast<std::streamsize>(text.size()));
   out_file.close();
-  if (!out_file) throw std::runtime_error(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
+  if (!out_file) throw IoError(fmt::format("cannot write {}: {}", file.string(), std::strerror(errno)));
   fsync_path(file);
 }
 

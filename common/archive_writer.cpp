@@ -60,7 +60,7 @@ struct ArchiveWriter::Impl {
   Impl(const fs::path& file, const ArchiveWriterOptions& o) : path(file), options(o) {
     index.compression = o.compression;
     fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) throw std::runtime_error(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno)));
+    if (fd < 0) throw IoError(fmt::format("cannot create {}: {}", file.string(), std::strerror(errno)));
     tar = archive_write_new();
     // pax_restricted writes plain ustar headers and adds a pax extended header only for
     // what ustar cannot hold (long names, large sizes): GNU tar reads both.
@@ -87,8 +87,8 @@ struct ArchiveWriter::Impl {
 
   void check(int status, const char* step) const {
     if (status < ARCHIVE_WARN) {
-      throw std::runtime_error(fmt::format("cannot write tar stream of {} ({}): {}", path.string(), step,
-                                           archive_error_string(tar) ? archive_error_string(tar) : "unknown error"));
+      throw IoError(fmt::format("cannot write tar stream of {} ({}): {}", path.string(), step,
+                                archive_error_string(tar) ? archive_error_string(tar) : "unknown error"));
     }
   }
 
@@ -183,7 +183,7 @@ struct ArchiveWriter::Impl {
     while (done < bytes.size()) {
       const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw std::runtime_error(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
+      if (n < 0) throw IoError(fmt::format("cannot write {}: {}", path.string(), std::strerror(errno)));
       done += static_cast<std::size_t>(n);
     }
     stored_written += bytes.size();
@@ -199,7 +199,7 @@ ArchiveWriter::~ArchiveWriter() = default;
 
 void ArchiveWriter::add(std::string name, std::span<const std::byte> data, std::time_t mtime) {
   Impl& w = *impl_;
-  if (w.finished) throw std::logic_error("ArchiveWriter::add after finish");
+  if (w.finished) throw InternalError("ArchiveWriter::add after finish");
   check_member_name(name);
   std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(), archive_entry_free);
   archive_entry_copy_pathname(entry.get(), name.c_str());
@@ -226,17 +226,17 @@ std::uint64_t ArchiveWriter::stored_bytes() const { return impl_->stored_written
 
 ArchiveIndex ArchiveWriter::finish() {
   Impl& w = *impl_;
-  if (w.finished) throw std::logic_error("ArchiveWriter::finish called twice");
+  if (w.finished) throw InternalError("ArchiveWriter::finish called twice");
   w.check(archive_write_close(w.tar), "end of archive");
   w.cut_frame();
   w.write_frames(0);
   if (::fsync(w.fd) != 0) {
-    throw std::runtime_error(fmt::format("cannot sync {}: {}", w.path.string(), std::strerror(errno)));
+    throw IoError(fmt::format("cannot sync {}: {}", w.path.string(), std::strerror(errno)));
   }
   const int fd = w.fd;
   w.fd = -1;
   if (::close(fd) != 0) {
-    throw std::runtime_error(fmt::format("cannot close {}: {}", w.path.string(), std::strerror(errno)));
+    throw IoError(fmt::format("cannot close {}: {}", w.path.string(), std::strerror(errno)));
   }
   w.finished = true;
   return w.index;

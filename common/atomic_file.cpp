@@ -6,9 +6,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <stdexcept>
 
 #include <fmt/format.h>
+
+#include "common/errors.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
@@ -29,14 +30,14 @@ fs::path temporary_path_for(const fs::path& final_path) {
 void fsync_path(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    throw std::runtime_error(fmt::format("cannot open {} to sync it: {}", path.string(), std::strerror(errno)));
+    throw IoError(fmt::format("cannot open {} to sync it: {}", path.string(), std::strerror(errno)));
   }
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
   // Some file systems refuse fsync on directories; that is not a lost write.
   if (rc != 0 && err != EINVAL && err != EROFS) {
-    throw std::runtime_error(fmt::format("cannot sync {}: {}", path.string(), std::strerror(err)));
+    throw IoError(fmt::format("cannot sync {}: {}", path.string(), std::strerror(err)));
   }
 }
 
@@ -62,7 +63,7 @@ void write_text_atomically(const fs::path& final_path, std::string_view text) {
     out.write(text.data(), static_cast<std::streamsize>(text.size()));
     out.close();
     if (!out) {
-      throw std::runtime_error(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
+      throw IoError(fmt::format("cannot write {}: {}", tmp.string(), std::strerror(errno)));
     }
   });
 }

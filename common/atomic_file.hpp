@@ -14,7 +14,8 @@ namespace gridfold {
 std::filesystem::path temporary_path_for(const std::filesystem::path& final_path);
 
 // Calls write(tmp) to produce the file at a temporary path, then makes it durable and
-// renames it to final_path. On any exception the temporary file is removed.
+// renames it to final_path. On any exception the temporary file is removed. Failing to sync or
+// write is an IoError.
 void write_atomically(const std::filesystem::path& final_path,
                       const std::function<void(const std::filesystem::path& tmp)>& write);
 

@@ -2,15 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
-#include <charconv>
-#include <cmath>
-#include <cstring>
-#include <fstream>
 #include <limits>
 #include <optional>
 #include <string_view>
-#include <system_error>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -18,6 +12,8 @@
 #include <fmt/ranges.h>
 
 #include "common/encoding.hpp"
+#include "common/text_file.hpp"
+#include "common/text_lines.hpp"
 #include "common/text_match.hpp"
 
 namespace gridfold {
@@ -26,115 +22,6 @@ namespace {
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 // Row index of a sample that has no row in the table (a FASTA record without labels).
 constexpr std::size_t kNoRow = std::numeric_limits<std::size_t>::max();
-
-std::string read_whole_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    throw DataError(fmt::format("{}: cannot open for reading: {}", file.string(), std::strerror(errno)));
-  }
-  std::error_code error;
-  const auto size = std::filesystem::file_size(file, error);
-  if (error) throw DataError(fmt::format("{}: cannot read: {}", file.string(), error.message()));
-  std::string text(size, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!in) throw DataError(fmt::format("{}: read failed: {}", file.string(), std::strerror(errno)));
-  // Spreadsheet programs start UTF-8 text with a byte order mark; it is not part of the data.
-  constexpr std::string_view kByteOrderMark = "\xEF\xBB\xBF";
-  if (text.starts_with(kByteOrderMark)) text.erase(0, kByteOrderMark.size());
-  return text;
-}
-
-std::string_view trim(std::string_view text) {
-  constexpr std::string_view kSpace = " \t\r\n";
-  const auto first = text.find_first_not_of(kSpace);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(kSpace) - first + 1);
-}
-
-// Walks delimited text record by record, keeping the line number for messages.
-class RecordReader {
- public:
-  RecordReader(const std::filesystem::path& file, std::string_view text, char delimiter)
-      : file_(file), text_(text), delimiter_(delimiter) {}
-
-  // Reads the next non-blank record into `cells`; false at the end of the text.
-  bool next(std::vector<std::string>& cells, std::size_t& line) {
-    skip_blank_lines();
-    if (at_end()) return false;
-    line = line_;
-    cells.clear();
-    while (true) {
-      cells.push_back(at('"') ? quoted_cell() : plain_cell());
-      if (at_end()) return true;
-      if (at(delimiter_)) {
-        ++pos_;
-        continue;
-      }
-      end_line();
-      return true;
-    }
-  }
-
- private:
-  bool at_end() const { return pos_ >= text_.size(); }
-  bool at(char c) const { return pos_ < text_.size() && text_[pos_] == c; }
-  bool at_line_end() const { return at('\n') || (at('\r') && pos_ + 1 < text_.size() && text_[pos_ + 1] == '\n'); }
-
-  void end_line() {
-    pos_ += at('\r') ? 2 : 1;
-    ++line_;
-  }
-
-  void skip_blank_lines() {
-    while (!at_end() && at_line_end()) end_line();
-  }
-
-  std::string plain_cell() {
-    std::size_t end = pos_;
-    while (end < text_.size() && text_[end] != delimiter_ && text_[end] != '\n') ++end;
-    std::size_t cell_end = end;
-    if (end < text_.size() && text_[end] == '\n' && cell_end > pos_ && text_[cell_end - 1] == '\r') --cell_end;
-    std::string cell(text_.substr(pos_, cell_end - pos_));
-    pos_ = cell_end;
-    return cell;
-  }
-
-  // RFC 4180: the cell runs to the next lone quote; "" stands for one quote; delimiters and
-  // line breaks inside are data.
-  std::string quoted_cell() {
-    const std::size_t opening_line = line_;
-    ++pos_;
-    std::string cell;
-    while (true) {
-      const std::size_t quote = text_.find('"', pos_);
-      if (quote == std::string_view::npos) {
-        throw DataError(fmt::format(
-            "{}:{}: a quoted cell is never closed (a quote inside a quoted cell must be doubled: \"\")",
-            file_.string(), opening_line));
-      }
-      const std::string_view piece = text_.substr(pos_, quote - pos_);
-      line_ += static_cast<std::size_t>(std::count(piece.begin(), piece.end(), '\n'));
-      cell.append(piece);
-      pos_ = quote + 1;
-      if (!at('"')) break;
-      cell.push_back('"');
-      ++pos_;
-    }
-    if (!at_end() && !at(delimiter_) && !at_line_end()) {
-      throw DataError(fmt::format(
-          "{}:{}: unexpected '{}' after the closing quote of a cell; quote the whole cell and double "
-          "the quotes inside it",
-          file_.string(), line_, text_[pos_]));
-    }
-    return cell;
-  }
-
-  const std::filesystem::path& file_;
-  std::string_view text_;
-  char delimiter_;
-  std::size_t pos_ = 0;
-  std::size_t line_ = 1;
-};
 
 // Trims the column names and rejects a name given twice, which column() could not tell apart.
 void trim_and_check_header(TextTable& table, std::size_t line) {
@@ -156,15 +43,6 @@ bool is_missing(std::string_view cell) {
   return cell.empty() || cell == "NA" || cell == "NaN" || cell == "nan";
 }
 
-// The cell as a finite number, or nothing when it is not one.
-std::optional<float> parse_number(std::string_view cell) {
-  if (cell.size() > 1 && cell.front() == '+' && cell[1] != '-') cell.remove_prefix(1);
-  float value = 0.0f;
-  const auto [end, error] = std::from_chars(cell.data(), cell.data() + cell.size(), value);
-  if (error != std::errc{} || end != cell.data() + cell.size() || !std::isfinite(value)) return std::nullopt;
-  return value;
-}
-
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
   return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
     return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
@@ -183,7 +61,7 @@ struct CellPlace {
 
 float parse_regression(std::string_view cell, const CellPlace& place) {
   if (is_missing(cell)) return kMissing;
-  if (const auto value = parse_number(cell)) return *value;
+  if (const auto value = parse_float(cell)) return *value;
   throw DataError(fmt::format("{}: '{}' is not a number (empty, NA or NaN mark a missing value)", place.str(), cell));
 }
 
@@ -192,7 +70,7 @@ float parse_binary(std::string_view cell, const CellPlace& place) {
   if (equals_ignoring_case(cell, "true")) return 1.0f;
   if (equals_ignoring_case(cell, "false")) return 0.0f;
   // Numbers, not just "0" and "1": pandas writes a 0/1 column holding missing values as 0.0/1.0.
-  if (const auto value = parse_number(cell); value && (*value == 0.0f || *value == 1.0f)) return *value;
+  if (const auto value = parse_float(cell); value && (*value == 0.0f || *value == 1.0f)) return *value;
   throw DataError(fmt::format(
       "{}: '{}' is not a binary label (valid: 0, 1, true, false; empty, NA or NaN mark a missing value)",
       place.str(), cell));
@@ -230,10 +108,10 @@ std::vector<float> parse_column(const SampleRows& rows, const std::string& name,
 // Numeric labels sort as numbers ("2" before "10"); any other label set sorts as text.
 void sort_labels(std::vector<std::string>& labels) {
   const bool numeric = std::all_of(labels.begin(), labels.end(),
-                                   [](const std::string& label) { return parse_number(label).has_value(); });
+                                   [](const std::string& label) { return parse_float(label).has_value(); });
   if (numeric) {
     std::sort(labels.begin(), labels.end(),
-              [](const std::string& a, const std::string& b) { return *parse_number(a) < *parse_number(b); });
+              [](const std::string& a, const std::string& b) { return *parse_float(a) < *parse_float(b); });
   } else {
     std::sort(labels.begin(), labels.end());
   }
@@ -334,7 +212,7 @@ void load_features(const std::vector<std::string>& names, const SampleRows& rows
                                     rows.table.file.string(), ids[sample], names[feature]));
       }
       const CellPlace place{rows.table, row, names[feature]};
-      const auto value = parse_number(cells[sample]);
+      const auto value = parse_float(cells[sample]);
       if (!value) {
         throw DataError(fmt::format("{}: '{}' is not a number (feature values cannot be missing)",
                                     place.str(), cells[sample]));
@@ -506,10 +384,10 @@ std::size_t TextTable::column(const std::string& name) const {
 }
 
 TextTable read_table(const std::filesystem::path& file, char delimiter) {
-  const std::string text = read_whole_file(file);
+  const std::string text = read_text_file(file);
   TextTable table;
   table.file = file;
-  RecordReader reader(file, text, delimiter);
+  DelimitedRecords reader(file, without_byte_order_mark(text), delimiter);
   std::size_t line = 0;
   if (!reader.next(table.header, line)) {
     throw DataError(fmt::format("{}: the file is empty; a header line naming the columns is required", file.string()));
@@ -530,13 +408,14 @@ TextTable read_table(const std::filesystem::path& file, char delimiter) {
 }
 
 std::vector<FastaRecord> read_fasta(const std::filesystem::path& file) {
-  const std::string text = read_whole_file(file);
+  const std::string file_text = read_text_file(file);
+  const std::string_view text = without_byte_order_mark(file_text);
   std::vector<FastaRecord> records;
   std::unordered_map<std::string, std::size_t> header_line_of_id;
   std::size_t line_number = 0;
   for (std::size_t start = 0; start < text.size();) {
     const std::size_t end = std::min(text.find('\n', start), text.size());
-    const std::string_view line = trim(std::string_view(text).substr(start, end - start));
+    const std::string_view line = trim(text.substr(start, end - start));
     start = end + 1;
     ++line_number;
     if (line.empty()) continue;

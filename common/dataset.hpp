@@ -1,5 +1,6 @@
 // Reading experiment data into memory: sequence tables (CSV/TSV), FASTA with a labels
-// table, and numeric feature matrices. Every rejected row is reported with file:line.
+// table, and numeric feature matrices. Every rejected row is reported with file:line
+// (DataError); a file that cannot be opened or read fails as common/text_file.hpp describes.
 #pragma once
 
 #include <cstddef>
@@ -8,15 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "common/errors.hpp"
 #include "common/spec.hpp"
+#include "common/text_lines.hpp"
 
 namespace gridfold {
-
-class DataError : public BadInputError {
- public:
-  using BadInputError::BadInputError;
-};
 
 // A delimited text table kept as strings; `line_of_row[i]` is the 1-based file line of row i.
 struct TextTable {
@@ -28,7 +24,8 @@ struct TextTable {
   std::size_t column(const std::string& name) const;
 };
 
-// Reads a CSV (RFC 4180 quoting) or TSV file with a header line.
+// Reads a CSV (RFC 4180 quoting) or TSV file with a header line; a leading UTF-8 byte order
+// mark is dropped, and the header's names are trimmed.
 TextTable read_table(const std::filesystem::path& file, char delimiter);
 
 struct FastaRecord {

@@ -14,7 +14,7 @@ namespace {
 // HDF5 would read a '/' in a group name as a path separator.
 void check_target_name(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
-    throw h5::Error(fmt::format(
+    throw BadInputError(fmt::format(
         "target name '{}' cannot name an HDF5 group; rename the column (no '/', not empty)", name));
   }
 }
@@ -23,7 +23,7 @@ void write_position_labels(const h5::Node& parent, const PositionLabels& labels)
   check_target_name(labels.target);
   const std::size_t cells = labels.rows() * labels.width;
   if (labels.truth.size() != cells || labels.prediction.size() != cells) {
-    throw h5::Error(fmt::format("per-position labels of '{}' hold {} true and {} predicted classes, expected {} "
+    throw InternalError(fmt::format("per-position labels of '{}' hold {} true and {} predicted classes, expected {} "
                                 "rows x {} positions",
                                 labels.target, labels.truth.size(), labels.prediction.size(), labels.rows(),
                                 labels.width));
@@ -58,7 +58,7 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   const std::size_t targets = r.target_names.size();
   const std::size_t rows = r.sample_index.size();
   if (r.truth.size() != rows * targets || r.prediction.size() != rows * targets) {
-    throw h5::Error(fmt::format(
+    throw InternalError(fmt::format(
         "fold result {} outer {} inner {}: predictions hold {} truth and {} predicted values, "
         "expected {} samples x {} targets",
         r.config_id, r.outer_fold, r.inner_fold, r.truth.size(), r.prediction.size(), rows, targets));
@@ -122,7 +122,6 @@ void write_contents(const h5::File& file, const FoldResult& r) {
 
   // Last: a reader that sees the marker knows every object above was written.
   file.set_attr("complete", std::int64_t{1});
-  file.flush();
 }
 
 FoldResult read_contents(const h5::File& file) {
@@ -214,8 +213,9 @@ FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index) {
 
 void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result) {
   write_atomically(final_path, [&](const std::filesystem::path& tmp) {
-    const h5::File file = h5::File::create(tmp);
+    h5::File file = h5::File::create(tmp);
     write_contents(file, result);
+    file.close();
   });
 }
 

@@ -67,7 +67,8 @@ FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index);
 inline constexpr std::int64_t kFoldResultSchemaVersion = 3;
 inline constexpr std::int64_t kOldestFoldResultSchemaVersion = 2;
 
-// Writes atomically (temporary name, flush, fsync, rename).
+// Writes atomically (temporary name, close, fsync, rename); throws h5::WriteError when HDF5
+// cannot write or close the file.
 void write_fold_result(const std::filesystem::path& final_path, const FoldResult& result);
 FoldResult read_fold_result(const std::filesystem::path& file);
 FoldResult read_fold_result_image(const void* data, std::size_t size, const std::string& name);

@@ -11,7 +11,6 @@
 namespace gridfold {
 namespace {
 
-
 // Opens images with one file-access property list per thread, whose callbacks let HDF5's
 // in-memory driver read the caller's buffer where it is. h5::File::open_image creates a
 // property list and copies the image twice per file, which for a small result costs about a
@@ -26,17 +25,20 @@ class ImageOpener {
                                           this};
     if (fapl_.id() < 0 || H5Pset_fapl_core(fapl_.id(), 1 << 16, 0) < 0 ||
         H5Pset_file_image_callbacks(fapl_.id(), &callbacks) < 0) {
-      throw h5::Error("cannot set up reading fold results from memory");
+      throw h5::Error(fmt::format("cannot set up reading fold results from memory (HDF5: {})", h5::error_stack()));
     }
   }
 
   h5::Node open(const void* data, std::size_t size, const std::string& name) {
     image_ = data;
+    h5::apply_file_locking(fapl_.id());  // the setting may have changed since the last image
     if (H5Pset_file_image(fapl_.id(), const_cast<void*>(data), size) < 0) {
-      throw h5::Error(fmt::format("cannot load the image of {}", name));
+      throw h5::Error(fmt::format("cannot load the image of {} (HDF5: {})", name, h5::error_stack()));
     }
     const hid_t file = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl_.id());
-    if (file < 0) throw h5::Error(fmt::format("{} is not a readable HDF5 file", name));
+    if (file < 0) {
+      throw h5::Error(fmt::format("{} is not a readable HDF5 file (HDF5: {})", name, h5::error_stack()));
+    }
     return h5::Node(h5::Handle(file, H5Fclose), name + ":");
   }
 

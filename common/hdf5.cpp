@@ -2,18 +2,75 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+#include <cstdlib>
+#include <mutex>
+#include <optional>
+#include <utility>
 
 namespace gridfold::h5 {
 namespace {
 
-hid_t check(hid_t id, const std::string& what) {
-  if (id < 0) throw Error(what);
+// What a failed HDF5 call meant: reading the user's file, or writing one of gridfold's.
+enum class Failure { read, write };
+
+[[noreturn]] void fail(Failure failure, const std::string& what) {
+  const std::string stack = error_stack();
+  const std::string message = stack.empty() ? what : fmt::format("{} (HDF5: {})", what, stack);
+  if (failure == Failure::write) throw WriteError(message);
+  throw Error(message);
+}
+
+hid_t check(hid_t id, const std::string& what, Failure failure = Failure::read) {
+  if (id < 0) fail(failure, what);
   return id;
 }
 
-void check_status(herr_t status, const std::string& what) {
-  if (status < 0) throw Error(what);
+void check_status(herr_t status, const std::string& what, Failure failure = Failure::read) {
+  if (status < 0) fail(failure, what);
 }
+
+hid_t check_write(hid_t id, const std::string& what) { return check(id, what, Failure::write); }
+void check_write_status(herr_t status, const std::string& what) { check_status(status, what, Failure::write); }
+
+// The innermost entries say what went wrong ("unable to lock file, errno = 11, ..."); the
+// outer ones only repeat that the API call failed.
+constexpr std::size_t kStackEntries = 3;
+
+std::string message_text(hid_t message) {
+  H5E_type_t type{};
+  char text[256] = "";
+  return H5Eget_msg(message, &type, text, sizeof text) < 0 ? std::string("?") : std::string(text);
+}
+
+std::optional<bool> parse_switch(const char* variable, std::string value, bool best_effort_allowed,
+                                 bool& best_effort) {
+  for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (value == "true" || value == "1") return true;
+  if (value == "false" || value == "0") return false;
+  if (best_effort_allowed && value == "best_effort") {
+    best_effort = true;
+    return true;
+  }
+  throw BadInputError(fmt::format("environment variable {}='{}' is not valid (valid: {})", variable, value,
+                                  best_effort_allowed ? "TRUE, FALSE, 1, 0, BEST_EFFORT" : "true, false, 1, 0"));
+}
+
+// The setting the environment gives, if any.
+std::optional<FileLocking> environment_file_locking() {
+  for (const auto& [variable, hdf5_own] : {std::pair{"HDF5_USE_FILE_LOCKING", true},
+                                           std::pair{"GRIDFOLD_HDF5_FILE_LOCKING", false}}) {
+    const char* value = std::getenv(variable);
+    if (value == nullptr || *value == '\0') continue;
+    bool best_effort = false;
+    const bool enabled = *parse_switch(variable, value, hdf5_own, best_effort);
+    return FileLocking{enabled, best_effort};
+  }
+  return std::nullopt;
+}
+
+std::mutex locking_mutex;
+std::optional<bool> spec_locking;  // guarded by locking_mutex
 
 template <typename T>
 hid_t native_type();
@@ -27,14 +84,14 @@ template <> hid_t native_type<std::int16_t>() { return H5T_NATIVE_INT16; }
 template <> hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
 
 Handle string_type() {
-  Handle t(check(H5Tcopy(H5T_C_S1), "cannot create string type"), H5Tclose);
-  check_status(H5Tset_size(t.id(), H5T_VARIABLE), "cannot size string type");
-  check_status(H5Tset_cset(t.id(), H5T_CSET_UTF8), "cannot set string charset");
+  Handle t(check_write(H5Tcopy(H5T_C_S1), "cannot create string type"), H5Tclose);
+  check_write_status(H5Tset_size(t.id(), H5T_VARIABLE), "cannot size string type");
+  check_write_status(H5Tset_cset(t.id(), H5T_CSET_UTF8), "cannot set string charset");
   return t;
 }
 
 Handle simple_space(const std::vector<hsize_t>& dims) {
-  return Handle(check(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
+  return Handle(check_write(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
                       "cannot create dataspace"),
                 H5Sclose);
 }
@@ -42,16 +99,16 @@ Handle simple_space(const std::vector<hsize_t>& dims) {
 // Large datasets are chunked and deflated: predictions and index sets compress well and
 // h5py reads them transparently.
 Handle dataset_creation(const std::vector<hsize_t>& dims) {
-  Handle plist(check(H5Pcreate(H5P_DATASET_CREATE), "cannot create property list"), H5Pclose);
+  Handle plist(check_write(H5Pcreate(H5P_DATASET_CREATE), "cannot create property list"), H5Pclose);
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
   if (total >= 4096) {
     std::vector<hsize_t> chunk = dims;
     const hsize_t row = dims.size() > 1 ? dims[1] : 1;
     chunk[0] = std::max<hsize_t>(1, std::min<hsize_t>(dims[0], (1u << 16) / std::max<hsize_t>(row, 1)));
-    check_status(H5Pset_chunk(plist.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot chunk");
-    check_status(H5Pset_shuffle(plist.id()), "cannot set shuffle filter");
-    check_status(H5Pset_deflate(plist.id(), 4), "cannot set deflate filter");
+    check_write_status(H5Pset_chunk(plist.id(), static_cast<int>(chunk.size()), chunk.data()), "cannot chunk");
+    check_write_status(H5Pset_shuffle(plist.id()), "cannot set shuffle filter");
+    check_write_status(H5Pset_deflate(plist.id(), 4), "cannot set deflate filter");
   }
   return plist;
 }
@@ -61,14 +118,14 @@ void write_numbers(const Node& node, const std::string& name, const T* data,
                    const std::vector<hsize_t>& dims) {
   Handle space = simple_space(dims);
   Handle plist = dataset_creation(dims);
-  Handle ds(check(H5Dcreate2(node.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
+  Handle ds(check_write(H5Dcreate2(node.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
                              plist.id(), H5P_DEFAULT),
                   fmt::format("cannot create dataset {}/{}", node.path(), name)),
             H5Dclose);
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
   if (total > 0) {
-    check_status(H5Dwrite(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
+    check_write_status(H5Dwrite(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
                  fmt::format("cannot write dataset {}/{}", node.path(), name));
   }
 }
@@ -80,12 +137,12 @@ void write_strings(const Node& node, const std::string& name, const std::vector<
   for (const auto& s : v) ptrs.push_back(s.c_str());
   Handle type = string_type();
   Handle space = simple_space(dims);
-  Handle ds(check(H5Dcreate2(node.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
+  Handle ds(check_write(H5Dcreate2(node.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT),
                   fmt::format("cannot create dataset {}/{}", node.path(), name)),
             H5Dclose);
   if (!v.empty()) {
-    check_status(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+    check_write_status(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
                  fmt::format("cannot write dataset {}/{}", node.path(), name));
   }
 }
@@ -115,12 +172,14 @@ std::vector<T> read_numbers(const Node& node, const std::string& name) {
 
 template <typename T>
 void write_attr(const Node& node, const std::string& name, hid_t type, const T* value) {
-  if (H5Aexists(node.id(), name.c_str()) > 0) H5Adelete(node.id(), name.c_str());
-  Handle space(check(H5Screate(H5S_SCALAR), "cannot create scalar space"), H5Sclose);
-  Handle attr(check(H5Acreate2(node.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT),
+  if (H5Aexists(node.id(), name.c_str()) > 0) {
+    check_write_status(H5Adelete(node.id(), name.c_str()), fmt::format("cannot replace attribute {}@{}", node.path(), name));
+  }
+  Handle space(check_write(H5Screate(H5S_SCALAR), "cannot create scalar space"), H5Sclose);
+  Handle attr(check_write(H5Acreate2(node.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT),
                     fmt::format("cannot create attribute {}@{}", node.path(), name)),
               H5Aclose);
-  check_status(H5Awrite(attr.id(), type, value), fmt::format("cannot write attribute {}@{}", node.path(), name));
+  check_write_status(H5Awrite(attr.id(), type, value), fmt::format("cannot write attribute {}@{}", node.path(), name));
 }
 
 Handle open_attr(const Node& node, const std::string& name) {
@@ -134,6 +193,43 @@ std::string child_path(const Node& parent, const std::string& name) {
 }
 
 }  // namespace
+
+std::string error_stack() {
+  struct Walk {
+    std::string text;
+    std::size_t entries = 0;
+  } walk;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* entry, void* data) -> herr_t {
+        auto& w = *static_cast<Walk*>(data);
+        if (w.entries++ == kStackEntries) return 0;
+        if (!w.text.empty()) w.text += " <- ";
+        w.text += fmt::format("{} [{}: {}]", entry->desc ? entry->desc : "", message_text(entry->maj_num),
+                              message_text(entry->min_num));
+        return 0;
+      },
+      &walk);
+  H5Eclear2(H5E_DEFAULT);
+  return walk.text;
+}
+
+FileLocking file_locking() {
+  if (const auto from_environment = environment_file_locking()) return *from_environment;
+  const std::lock_guard lock(locking_mutex);
+  return FileLocking{spec_locking.value_or(true), false};
+}
+
+void use_spec_file_locking(std::optional<bool> spec_value) {
+  const std::lock_guard lock(locking_mutex);
+  spec_locking = spec_value;
+}
+
+void apply_file_locking(hid_t file_access) {
+  const FileLocking locking = file_locking();
+  check_status(H5Pset_file_locking(file_access, locking.enabled, locking.ignore_when_disabled),
+               "cannot set file locking on a file access property list");
+}
 
 void silence_library_errors() {
   thread_local bool silenced = false;
@@ -157,6 +253,10 @@ Handle& Handle::operator=(Handle&& o) noexcept {
 Handle::~Handle() {
   if (id_ >= 0 && close_) close_(id_);
 }
+herr_t Handle::close() {
+  const hid_t id = std::exchange(id_, H5I_INVALID_HID);
+  return id >= 0 && close_ ? close_(id) : 0;
+}
 
 Node Node::group(const std::string& name) const {
   return Node(Handle(check(H5Gopen2(id(), name.c_str(), H5P_DEFAULT),
@@ -166,7 +266,7 @@ Node Node::group(const std::string& name) const {
 }
 
 Node Node::create_group(const std::string& name) const {
-  return Node(Handle(check(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  return Node(Handle(check_write(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                            fmt::format("cannot create group {}/{}", path_, name)),
                      H5Gclose),
               child_path(*this, name));
@@ -196,19 +296,25 @@ void Node::write(const std::string& n, const std::vector<std::int16_t>& v) const
 void Node::write(const std::string& n, const std::vector<std::string>& v) const { write_strings(*this, n, v, {v.size()}); }
 
 void Node::write_matrix(const std::string& n, const std::vector<float>& v, std::size_t rows, std::size_t cols) const {
-  if (v.size() != rows * cols) throw Error(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  if (v.size() != rows * cols) {
+    throw InternalError(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  }
   write_numbers(*this, n, v.data(), {rows, cols});
 }
 
 void Node::write_matrix(const std::string& n, const std::vector<std::uint8_t>& v, std::size_t rows,
                         std::size_t cols) const {
-  if (v.size() != rows * cols) throw Error(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  if (v.size() != rows * cols) {
+    throw InternalError(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  }
   write_numbers(*this, n, v.data(), {rows, cols});
 }
 
 void Node::write_matrix(const std::string& n, const std::vector<std::string>& v, std::size_t rows,
                         std::size_t cols) const {
-  if (v.size() != rows * cols) throw Error(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  if (v.size() != rows * cols) {
+    throw InternalError(fmt::format("{}/{}: {} values do not fill {}x{}", path_, n, v.size(), rows, cols));
+  }
   write_strings(*this, n, v, {rows, cols});
 }
 
@@ -319,26 +425,43 @@ std::vector<std::string> Node::attribute_names() const {
   return names;
 }
 
+namespace {
+
+// A file-access property list with gridfold's locking setting. Files gridfold creates close
+// strongly: close() then closes every object still open in the file, so that its result is
+// the file's real close.
+Handle file_access(H5F_close_degree_t close_degree, Failure failure) {
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access property list", failure), H5Pclose);
+  const FileLocking locking = file_locking();
+  check_status(H5Pset_file_locking(fapl.id(), locking.enabled, locking.ignore_when_disabled),
+               "cannot set file locking", failure);
+  check_status(H5Pset_fclose_degree(fapl.id(), close_degree), "cannot set the file close degree", failure);
+  return fapl;
+}
+
+}  // namespace
+
 File File::create(const std::filesystem::path& path) {
   silence_library_errors();
-  return File(Handle(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                           fmt::format("cannot create HDF5 file {}", path.string())),
+  const Handle fapl = file_access(H5F_CLOSE_STRONG, Failure::write);
+  return File(Handle(check_write(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id()),
+                                 fmt::format("cannot create HDF5 file {}", path.string())),
                      H5Fclose),
               path.string() + ":");
 }
 
 File File::open_read(const std::filesystem::path& path) {
   silence_library_errors();
-  return File(Handle(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT),
-                           fmt::format("cannot open HDF5 file {} (missing, truncated or not HDF5)",
-                                       path.string())),
+  const Handle fapl = file_access(H5F_CLOSE_DEFAULT, Failure::read);
+  return File(Handle(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.id()),
+                           fmt::format("cannot open HDF5 file {}", path.string())),
                      H5Fclose),
               path.string() + ":");
 }
 
 File File::open_image(const void* data, std::size_t size, const std::string& name) {
   silence_library_errors();
-  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create file access list"), H5Pclose);
+  const Handle fapl = file_access(H5F_CLOSE_DEFAULT, Failure::read);
   check_status(H5Pset_fapl_core(fapl.id(), 1 << 16, 0), "cannot select the in-memory driver");
   check_status(H5Pset_file_image(fapl.id(), const_cast<void*>(data), size),
                fmt::format("cannot load the image of {}", name));
@@ -349,7 +472,12 @@ File File::open_image(const void* data, std::size_t size, const std::string& nam
 }
 
 void File::flush() const {
-  check_status(H5Fflush(id(), H5F_SCOPE_GLOBAL), fmt::format("cannot flush {}", path()));
+  check_write_status(H5Fflush(id(), H5F_SCOPE_GLOBAL), fmt::format("cannot flush {}", path()));
+}
+
+void File::close() {
+  const std::string what = fmt::format("cannot close {} (its last writes may be lost)", path());
+  check_write_status(handle().close(), what);
 }
 
 }  // namespace gridfold::h5

@@ -70,7 +70,6 @@ void write_contents(const h5::File& file, const ModelFile& m) {
   }
   // Last: a reader that sees the marker knows every object above was written.
   file.set_attr("complete", std::int64_t{1});
-  file.flush();
 }
 
 ModelFile read_contents(const h5::File& file) {
@@ -129,7 +128,7 @@ void write_model_weights(const h5::Node& group, const ModelWeights& w) {
   for (const auto& t : w.tensors) {
     const auto count = std::accumulate(t.shape.begin(), t.shape.end(), std::int64_t{1}, std::multiplies<>());
     if (count != static_cast<std::int64_t>(t.values.size())) {
-      throw h5::Error(fmt::format("{}: tensor {} has shape [{}] but {} values", group.path(), t.name,
+      throw InternalError(fmt::format("{}: tensor {} has shape [{}] but {} values", group.path(), t.name,
                                   fmt::join(t.shape, ", "), t.values.size()));
     }
     names.push_back(t.name);
@@ -181,8 +180,9 @@ ModelWeights read_model_weights(const h5::Node& group) {
 
 void write_model_file(const std::filesystem::path& final_path, const ModelFile& model) {
   write_atomically(final_path, [&](const std::filesystem::path& tmp) {
-    const h5::File file = h5::File::create(tmp);
+    h5::File file = h5::File::create(tmp);
     write_contents(file, model);
+    file.close();
   });
 }
 

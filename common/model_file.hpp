@@ -60,7 +60,8 @@ struct ModelFile {
 
 inline constexpr std::int64_t kModelFileSchemaVersion = 1;
 
-// Writes atomically (temporary name, flush, fsync, rename).
+// Writes atomically (temporary name, close, fsync, rename); throws h5::WriteError when HDF5
+// cannot write or close the file.
 void write_model_file(const std::filesystem::path& final_path, const ModelFile& model);
 // Throws h5::Error naming the file when it is not a complete model file of this version.
 ModelFile read_model_file(const std::filesystem::path& file);

@@ -100,7 +100,7 @@ std::size_t element_count(std::size_t tasks, int tasks_per_element) {
 
 void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
   write_atomically(file, [&](const std::filesystem::path& tmp) {
-    const h5::File f = h5::File::create(tmp);
+    h5::File f = h5::File::create(tmp);
     f.set_attr("schema_version", kSchemaVersion);
     f.set_attr("gridfold_version", std::string(GRIDFOLD_VERSION));
     f.set_attr("name", plan.name);
@@ -137,7 +137,7 @@ void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
     tasks.write("config", config);
     tasks.write("outer_fold", outer);
     tasks.write("inner_fold", inner_fold);
-    f.flush();
+    f.close();
   });
 }
 

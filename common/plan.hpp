@@ -57,7 +57,9 @@ std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int out
 // Array elements needed for `tasks` at `tasks_per_element` (ceiling division).
 std::size_t element_count(std::size_t tasks, int tasks_per_element);
 
-void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan);  // atomic
+// Writes atomically (temporary name, close, fsync, rename); throws h5::WriteError when HDF5
+// cannot write or close the file.
+void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan);
 ExperimentPlan read_plan(const std::filesystem::path& file);
 // The experiment id of plan.h5 without reading the rest of it; empty for an older plan.
 std::string read_experiment_id(const std::filesystem::path& file);

@@ -288,6 +288,7 @@ OutputSpec parse_output(MapReader r, const ParseContext& ctx) {
     o.archive_size_mb = static_cast<std::uint64_t>(as_integer(x, 1, 1 << 30));
   });
   r.read("save_models", [&](const Value& x) { o.save_models = as_bool(x); });
+  r.read("hdf5_file_locking", [&](const Value& x) { o.hdf5_file_locking = as_bool(x); });
   r.finish();
   return o;
 }
@@ -455,7 +456,7 @@ SpecDocument SpecDocument::load(const fs::path& file, const fs::path& base_dir) 
   std::string text;
   try {
     text = read_text_file(file);
-  } catch (const std::runtime_error& e) {
+  } catch (const UnreadableFileError& e) {
     throw SpecError(fmt::format("{} (the experiment spec)", e.what()));
   }
   const fs::path dir = base_dir.empty() ? fs::absolute(file).parent_path() : base_dir;

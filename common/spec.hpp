@@ -154,6 +154,9 @@ struct OutputSpec {
   Compression compression = Compression::zstd;
   std::uint64_t archive_size_mb = 1024;
   bool save_models = false;  // fold results carry their trained weights (ensemble final models)
+  // Whether HDF5 locks the files gridfold opens; unset = HDF5's default (on). The environment
+  // overrides it (see h5::file_locking in common/hdf5.hpp).
+  std::optional<bool> hdf5_file_locking;
 };
 
 enum class FinalModelStrategy { refit, ensemble };

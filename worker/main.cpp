@@ -26,6 +26,7 @@
 #include "common/archive_catalog.hpp"
 #include "common/exit_codes.hpp"
 #include "common/experiment_layout.hpp"
+#include "common/hdf5_settings.hpp"
 #include "common/plan.hpp"
 #include "common/result_inventory.hpp"
 #include "worker/model_commands.hpp"
@@ -169,6 +170,7 @@ int main(int argc, char** argv) {
   std::vector<bool> finished;
   if (!setup_failure) {
     try {
+      use_experiment_hdf5_settings(layout);
       plan = read_plan(layout.plan());
       tasks = selected_tasks(selection, plan);
       // Packing moves results into archives; a rerun element must not train those again.

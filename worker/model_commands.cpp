@@ -9,8 +9,9 @@
 
 #include "common/atomic_file.hpp"
 #include "common/dataset.hpp"
+#include "common/errors.hpp"
 #include "common/experiment_layout.hpp"
-#include "common/hdf5.hpp"
+#include "common/hdf5_settings.hpp"
 #include "common/model_file.hpp"
 #include "common/exit_codes.hpp"
 #include "common/plan.hpp"
@@ -42,6 +43,7 @@ struct PredictArguments {
 
 int refit(const RefitArguments& a) {
   const ExperimentLayout layout(a.experiment);
+  use_experiment_hdf5_settings(layout);
   const ExperimentPlan plan = read_plan(layout.plan());
   RefitOptions options;
   options.threads = a.threads;
@@ -93,15 +95,10 @@ int run_model_command(int argc, char** argv) {
   } catch (const TrainingError& e) {
     print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
     return kExitTasksFailed;
-  } catch (const SpecError& e) {
+  } catch (const Error& e) {
+    // gridfold's own errors carry their category: bad input 3, I/O (a failed write) 5, ...
     print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
-    return kExitBadInput;
-  } catch (const DataError& e) {
-    print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
-    return kExitBadInput;
-  } catch (const h5::Error& e) {
-    print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
-    return kExitBadInput;
+    return e.exit_code();
   } catch (const std::exception& e) {
     print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
     return kExitInternal;

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/exit_codes.hpp"
+#include "common/hdf5_settings.hpp"
 #include "orchestrator/cli/commands.hpp"
 #include "orchestrator/final_model/finalize_command.hpp"
 #include "orchestrator/final_model/predict_command.hpp"
@@ -27,6 +28,7 @@ void add_finalize(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", options->threads, "refit: training threads (default: all cores)")
       ->check(CLI::PositiveNumber);
   cmd->callback([options, strategy, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
     if (!strategy->empty()) {
       options->strategy = *strategy == "refit" ? FinalModelStrategy::refit : FinalModelStrategy::ensemble;
     }

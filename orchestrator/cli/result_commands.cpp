@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "common/exit_codes.hpp"
+#include "common/hdf5_settings.hpp"
 #include "orchestrator/cli/commands.hpp"
 #include "orchestrator/harvest/harvest_command.hpp"
 #include "orchestrator/pack/pack_command.hpp"
@@ -26,6 +27,7 @@ void add_pack(CLI::App& app, int& exit_code) {
       ->default_val(600);
   cmd->add_flag("--json", *json, "Print the summary as JSON");
   cmd->callback([options, json, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
     const PackSummary summary = pack_experiment(*options);
     std::cout << (*json ? render_json(summary) : render_text(summary));
     exit_code = kExitOk;
@@ -43,6 +45,7 @@ void add_harvest(CLI::App& app, int& exit_code) {
   cmd->add_flag("--all-predictions", options->all_predictions, "Tabulate the predictions of every config");
   cmd->add_flag("--json", *json, "Print the summary as JSON");
   cmd->callback([options, json, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
     const HarvestSummary summary = harvest_experiment(*options);
     std::cout << (*json ? render_json(summary) : render_text(summary));
     exit_code = kExitOk;
@@ -60,6 +63,7 @@ void add_report(CLI::App& app, int& exit_code) {
   cmd->add_option("--top", options->top, "Ranked configs listed per target")->check(CLI::PositiveNumber)->default_val(20);
   cmd->add_flag("--json", *json, "Print the produced files as JSON");
   cmd->callback([options, json, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
     const ReportSummary summary = make_report(*options);
     std::cout << (*json ? render_json(summary) : render_text(summary));
     exit_code = kExitOk;

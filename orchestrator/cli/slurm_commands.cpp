@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/exit_codes.hpp"
+#include "common/hdf5_settings.hpp"
 #include "orchestrator/cli/commands.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/text_file.hpp"
@@ -31,6 +32,7 @@ void add_submit(CLI::App& app, int& exit_code) {
       ->default_val("mpirun");
   cmd->add_flag("--json", *json, "Print the submission as JSON");
   cmd->callback([options, json, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
     const Submission s = submit_experiment(*options, SlurmClient{});
     std::cout << (*json ? render_json(s) : render_text(s));
     if (options->dry_run && !*json) {
@@ -47,6 +49,7 @@ void add_status(CLI::App& app, int& exit_code) {
   cmd->add_option("--watch", options->watch_seconds, "Poll every SECONDS (at least 10) until every element has ended");
   cmd->add_flag("--json", options->json, "Print the status as JSON");
   cmd->callback([options, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
     options->terminal = isatty(STDOUT_FILENO) != 0;
     exit_code = report_status(*options, SlurmClient{}, std::cout);
   });
@@ -68,6 +71,7 @@ void add_resubmit(CLI::App& app, int& exit_code) {
   cmd->add_flag("--dry-run", options->submit.dry_run, "Write and print the job scripts; submit nothing");
   cmd->add_flag("--json", *json, "Print the submission as JSON");
   cmd->callback([options, json, &exit_code] {
+    use_experiment_hdf5_settings(ExperimentLayout(options->submit.experiment));
     const auto s = resubmit_experiment(*options, SlurmClient{});
     if (!s) {
       std::cout << (*json ? "null\n" : "nothing to resubmit: every element has its results or is still queued\n");

@@ -332,7 +332,7 @@ void write_best(const h5::File& f, const HarvestReport& r) {
 
 void write_h5(const HarvestReport& r, const fs::path& file) {
   write_atomically(file, [&](const fs::path& tmp) {
-    const h5::File f = h5::File::create(tmp);
+    h5::File f = h5::File::create(tmp);
     f.set_attr("experiment", r.experiment);
     f.set_attr("outer_folds", static_cast<std::int64_t>(r.outer_folds));
     f.set_attr("inner_folds", static_cast<std::int64_t>(r.inner_folds));
@@ -341,7 +341,7 @@ void write_h5(const HarvestReport& r, const fs::path& file) {
     write_predictions(f, r);
     write_positions(f, r);
     write_best(f, r);
-    f.flush();
+    f.close();
   });
 }
 

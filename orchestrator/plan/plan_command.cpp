@@ -8,6 +8,7 @@
 #include "common/atomic_file.hpp"
 #include "common/dataset.hpp"
 #include "common/experiment_layout.hpp"
+#include "common/hdf5_settings.hpp"
 #include "common/text_file.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/result_inventory.hpp"
@@ -49,6 +50,7 @@ std::vector<std::string> label_columns(const ResamplingSpec& r) {
 PlanSummary plan_experiment(const PlanOptions& options) {
   const SpecDocument doc = SpecDocument::load(options.spec);
   const ExperimentSpec& spec = doc.base();
+  use_hdf5_settings(spec);
   const Dataset data = load_dataset(spec.data, label_columns(spec.resampling));
   const auto& r = spec.resampling;
   ExperimentPlan plan =

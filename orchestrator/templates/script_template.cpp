@@ -93,7 +93,7 @@ std::string load_template(const std::filesystem::path& user_template, const std:
   const std::filesystem::path file = user_template.empty() ? builtin_template_dir() / builtin_name : user_template;
   try {
     return read_text_file(file);
-  } catch (const std::runtime_error& e) {
+  } catch (const UnreadableFileError& e) {
     throw TemplateError(fmt::format("{}{}", e.what(),
                                     user_template.empty() ? " (set GRIDFOLD_TEMPLATE_DIR to the slurm_templates folder)"
                                                           : " (slurm.template in the spec)"));

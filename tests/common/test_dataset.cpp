@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,6 +12,8 @@
 #include <fmt/format.h>
 
 #include "common/dataset.hpp"
+#include "common/text_file.hpp"
+#include "common/text_lines.hpp"
 
 using namespace gridfold;
 namespace fs = std::filesystem;
@@ -148,6 +151,29 @@ TEST_CASE("a missing column is reported with a suggestion and the available colu
 TEST_CASE("a missing table file is reported with its path", "[dataset]") {
   CHECK_THROWS_WITH(read_table("/nonexistent/gridfold/t.csv", ','),
                     Catch::StartsWith("/nonexistent/gridfold/t.csv: cannot open for reading"));
+}
+
+TEST_CASE("every text reader reports a missing file or a directory the same way, as bad input", "[dataset]") {
+  const FixtureDir dir;
+  const fs::path folder = dir.write("t.csv", "x\n").parent_path();
+  for (const fs::path& file : {fs::path("/nonexistent/gridfold/t.csv"), folder}) {
+    INFO(file.string());
+    const std::vector<std::function<void()>> readers = {
+        [&] { read_table(file, ','); },
+        [&] { read_fasta(file); },
+        [&] { read_text_file(file); },
+        [&] { for_each_line(file, [](std::string_view, std::size_t) {}); },
+    };
+    for (const auto& read : readers) {
+      try {
+        read();
+        FAIL("no error");
+      } catch (const UnreadableFileError& e) {
+        CHECK(e.exit_code() == kExitBadInput);
+        CHECK_THAT(e.what(), Catch::StartsWith(file.string() + ": cannot open for reading"));
+      }
+    }
+  }
 }
 
 // --- read_fasta ---------------------------------------------------------------------------

@@ -241,3 +241,10 @@ TEST_CASE("a signal lead below the time limit, or no time limit at all, is accep
   CHECK(parse(replaced(kValid, "  mem: 8G", "  mem: 8G\n  signal_seconds: 5399")).base().slurm.signal_seconds == 5399);
   CHECK(parse(replaced(kValid, "\"01:30:00\"", "\"0\"")).base().slurm.time == "0");
 }
+
+TEST_CASE("output.hdf5_file_locking is unset by default, a boolean when given, and checked", "[spec]") {
+  CHECK_FALSE(parse(kValid).base().output.hdf5_file_locking.has_value());
+  CHECK(parse(kValid + "output: {hdf5_file_locking: false}\n").base().output.hdf5_file_locking == false);
+  CHECK(parse(kValid + "output: {hdf5_file_locking: true}\n").base().output.hdf5_file_locking == true);
+  CHECK_THROWS_AS(parse(kValid + "output: {hdf5_file_locking: sometimes}\n"), SpecError);
+}
