@@ -455,10 +455,6 @@ Dataset load_dataset(const DataSpec& spec, const std::vector<std::string>& extra
     case DataFormat::csv: return load_table_dataset(spec, read_table(spec.path, ','), extra_columns);
     case DataFormat::tsv: return load_table_dataset(spec, read_table(spec.path, '\t'), extra_columns);
     case DataFormat::fasta: return load_fasta_dataset(spec, extra_columns);
-    case DataFormat::hdf5:
-      throw DataError(fmt::format("{}: data format hdf5 is not supported yet; convert the data to csv, tsv "
-                                  "or fasta",
-                                  spec.path.string()));
   }
   throw DataError(fmt::format("{}: unknown data format", spec.path.string()));
 }

@@ -33,7 +33,7 @@ const std::set<std::string> kGridSections{"data", "model", "training"};
 const EnumName<Alphabet> kAlphabets[] = {
     {Alphabet::dna, "dna"}, {Alphabet::rna, "rna"}, {Alphabet::protein, "protein"}, {Alphabet::none, "none"}};
 const EnumName<DataFormat> kFormats[] = {
-    {DataFormat::csv, "csv"}, {DataFormat::tsv, "tsv"}, {DataFormat::fasta, "fasta"}, {DataFormat::hdf5, "hdf5"}};
+    {DataFormat::csv, "csv"}, {DataFormat::tsv, "tsv"}, {DataFormat::fasta, "fasta"}};
 const EnumName<TaskType> kTaskTypes[] = {{TaskType::regression, "regression"},
                                          {TaskType::binary, "binary"},
                                          {TaskType::multiclass, "multiclass"},

@@ -43,7 +43,7 @@ struct ParamValue {
 using ParamAssignment = std::map<std::string, ParamValue>;
 
 enum class Alphabet { dna, rna, protein, none };
-enum class DataFormat { csv, tsv, fasta, hdf5 };
+enum class DataFormat { csv, tsv, fasta };
 enum class TaskType { regression, binary, multiclass, per_position };
 
 struct TargetSpec {

@@ -399,13 +399,6 @@ TEST_CASE("a table without samples is rejected", "[dataset]") {
                     Catch::Contains("the data holds no samples"));
 }
 
-TEST_CASE("hdf5 data is rejected as not supported yet", "[dataset]") {
-  DataSpec spec;
-  spec.path = "data.h5";
-  spec.format = DataFormat::hdf5;
-  CHECK_THROWS_WITH(load_dataset(spec), Catch::Contains("hdf5 is not supported yet"));
-}
-
 // --- load_dataset: FASTA with a labels table ----------------------------------------------
 
 TEST_CASE("FASTA records join the labels table by id and a record without a label has missing targets",

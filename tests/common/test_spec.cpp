@@ -248,3 +248,8 @@ TEST_CASE("output.hdf5_file_locking is unset by default, a boolean when given, a
   CHECK(parse(kValid + "output: {hdf5_file_locking: true}\n").base().output.hdf5_file_locking == true);
   CHECK_THROWS_AS(parse(kValid + "output: {hdf5_file_locking: sometimes}\n"), SpecError);
 }
+
+TEST_CASE("data.format hdf5 is refused when the spec is read, naming the formats gridfold reads", "[spec]") {
+  const std::string spec = replaced(kValid, "  path: data/duplex.csv\n", "  path: data/duplex.csv\n  format: hdf5\n");
+  CHECK_THROWS_WITH(parse(spec), Catch::Contains("data.format: 'hdf5' is not valid; expected one of csv, tsv, fasta"));
+}
