@@ -30,11 +30,15 @@ struct ExperimentPlan {
   std::uint64_t sample_count = 0;
   std::vector<std::string> param_paths;
   std::vector<Config> configs;
+  // What results of this plan must have been produced from (result_fingerprint.hpp); empty in
+  // plans written before gridfold recorded them, whose results are then all unverifiable.
+  std::string data_checksum;  // set by the planner, who read the data
+  std::string resampling;     // canonical_resampling of the spec
   ResamplingPlan folds;
   std::vector<Task> tasks;
 };
 
-// Expands the grid and the resampling plan. Tasks are ordered config-major; within a config,
+// Expands the grid and the resampling plan (data_checksum is left for the caller). Tasks are ordered config-major; within a config,
 // each outer fold is followed by its inner folds.
 ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
                          const std::vector<std::string>& strata,

@@ -21,7 +21,7 @@ std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, co
   const ExperimentPlan plan = read_plan(layout.plan());
   const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
   const ExperimentStatus status = collect_status(layout, slurm, 0);
-  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, doc.base()));
+  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, doc.base())).done;
   const std::size_t per_element = submissions.back().tasks_per_element;
 
   // The chunk (array offset) each element was first submitted in keeps its SLURM index
