@@ -7,7 +7,6 @@
 
 #include "common/atomic_file.hpp"
 #include "common/checksum.hpp"
-#include "common/file_bytes.hpp"
 #include "common/fold_scores.hpp"
 #include "common/hdf5.hpp"
 #include "common/result_fingerprint.hpp"
@@ -125,11 +124,11 @@ std::vector<std::pair<std::string, std::string>> archive_fingerprints(const Cata
 }
 
 std::string result_file_fingerprint(const fs::path& file) {
-  std::vector<std::byte> bytes;
   try {
-    if (!read_file_bytes(file, bytes)) return {};
-    return read_fold_scores_image(bytes.data(), bytes.size(), file.string()).fingerprint;
-  } catch (const std::exception&) {
+    const h5::File f = h5::File::open_read(file);
+    if (!f.has_attr("complete") || f.attr_int("complete") != 1 || f.attr_int("schema_version") < 4) return {};
+    return f.group("fingerprint").attr_string("digest");
+  } catch (const h5::Error&) {
     // A truncated or foreign file is simply not a finished result; its task reruns.
     return {};
   }

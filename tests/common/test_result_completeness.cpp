@@ -8,7 +8,7 @@
 #include "common/fold_result.hpp"
 #include "common/hdf5.hpp"
 #include "common/result_completeness.hpp"
-#include "tests/orchestrator/test_experiment.hpp"
+#include "tests/support/test_experiment.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace gridfold;
