@@ -18,6 +18,9 @@ class ExperimentLayout {
   std::filesystem::path logs_dir() const { return root_ / "logs"; }
   std::filesystem::path slurm_dir() const { return root_ / "slurm"; }
   std::filesystem::path archives_dir() const { return root_ / "archives"; }
+  // Results, checkpoints and failures set aside because they no longer fit the plan
+  // (plan --replan, or a stale result its task is rerun over); never deleted by gridfold.
+  std::filesystem::path superseded_dir() const { return root_ / "superseded"; }
 
   // Result names depend on the config id and fold only, never on task numbers, so that a
   // re-planned grid finds the results it already has.

@@ -118,6 +118,15 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   provenance.set_attr("started_at", p.started_at);
   provenance.set_attr("finished_at", p.finished_at);
 
+  const ResultFingerprint& fp = r.fingerprint;
+  const h5::Node fingerprint = file.create_group("fingerprint");
+  fingerprint.set_attr("config", fp.config);
+  fingerprint.set_attr("data_checksum", fp.data_checksum);
+  fingerprint.set_attr("resampling", fp.resampling);
+  fingerprint.set_attr("test_rows", fp.test_rows);
+  fingerprint.set_attr("gridfold_version", fp.gridfold_version);
+  fingerprint.set_attr("digest", fp.digest());
+
   if (r.weights) write_model_weights(file.create_group("model"), *r.weights);
 
   // Last: a reader that sees the marker knows every object above was written.
@@ -189,6 +198,15 @@ FoldResult read_contents(const h5::File& file) {
   p.mpi_size = static_cast<int>(provenance.attr_int("mpi_size"));
   p.started_at = provenance.attr_string("started_at");
   p.finished_at = provenance.attr_string("finished_at");
+  if (version >= 4) {
+    const h5::Node fingerprint = file.group("fingerprint");
+    ResultFingerprint& fp = r.fingerprint;
+    fp.config = fingerprint.attr_string("config");
+    fp.data_checksum = fingerprint.attr_string("data_checksum");
+    fp.resampling = fingerprint.attr_string("resampling");
+    fp.test_rows = fingerprint.attr_string("test_rows");
+    fp.gridfold_version = fingerprint.attr_string("gridfold_version");
+  }
   if (file.exists("model")) r.weights = read_model_weights(file.group("model"));
   return r;
 }
@@ -208,6 +226,7 @@ FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index) {
   for (const auto& [path, value] : config.params) r.params.emplace_back(path, value.yaml);
   const auto test = test_rows(plan, task);
   r.sample_index.assign(test.begin(), test.end());
+  r.fingerprint = expected_fingerprint(plan, task_index);
   return r;
 }
 

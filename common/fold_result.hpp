@@ -13,6 +13,7 @@
 #include "common/model_file.hpp"
 #include "common/plan.hpp"
 #include "common/position_labels.hpp"
+#include "common/result_fingerprint.hpp"
 
 namespace gridfold {
 
@@ -53,18 +54,22 @@ struct FoldResult {
   double train_seconds = 0, eval_seconds = 0, total_seconds = 0;
   std::uint64_t samples_trained = 0;
   Provenance provenance;
+  // What produced the result; empty in results of schema versions before 4 (unverifiable).
+  ResultFingerprint fingerprint;
   // The trained network, kept only with output.save_models (for ensemble final models).
   std::optional<ModelWeights> weights;
 };
 
-// A result that names its task: experiment, config, folds, task number, parameters, and the
-// test rows as sample_index. Its producer fills in the rest.
+// A result that names its task: experiment, config, folds, task number, parameters, the
+// test rows as sample_index, and the fingerprint the plan expects. Its producer fills in the
+// rest (and must have trained on exactly what the fingerprint says).
 FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index);
 
 // The layout version written into every result; readers refuse versions they do not know.
 // 2 added provenance/slurm_node; 3 added /positions (per-position classes) and the optional
-// /model (output.save_models), and version 2 results still read, without them.
-inline constexpr std::int64_t kFoldResultSchemaVersion = 3;
+// /model (output.save_models); 4 added /fingerprint. Versions 2 and 3 still read, without
+// them; having no fingerprint, they never count as the result of a task (stale).
+inline constexpr std::int64_t kFoldResultSchemaVersion = 4;
 inline constexpr std::int64_t kOldestFoldResultSchemaVersion = 2;
 
 // Writes atomically (temporary name, close, fsync, rename); throws h5::WriteError when HDF5

@@ -4,9 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "common/config_text.hpp"
+
 namespace gridfold {
 
-std::string config_id(const ParamAssignment& params) {
+std::string config_id(const std::string& canonical_config_text) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) {
@@ -14,12 +16,7 @@ std::string config_id(const ParamAssignment& params) {
       h *= 0x100000001b3ull;
     }
   };
-  for (const auto& [path, value] : params) {
-    mix(path);
-    mix("=");
-    mix(value.yaml);
-    mix("\n");
-  }
+  mix(canonical_config_text);
   return fmt::format("{:016x}", h);
 }
 
@@ -48,7 +45,8 @@ bool excluded(const ParamAssignment& params, const std::vector<ParamAssignment>&
 
 }  // namespace
 
-std::vector<Config> expand_grid(const GridSpec& grid) {
+std::vector<Config> expand_grid(const SpecDocument& doc) {
+  const GridSpec& grid = doc.base().grid;
   std::size_t total = 1;
   for (const auto& axis : grid.axes) total *= axis.values.size();
   std::vector<Config> configs;
@@ -62,9 +60,12 @@ std::vector<Config> expand_grid(const GridSpec& grid) {
       for (std::size_t j = 0; j < axis.paths.size(); ++j) params.emplace(axis.paths[j], axis.values[step[a]][j]);
     }
     if (!excluded(params, grid.excludes)) {
-      Config c{config_id(params), std::move(params)};
+      std::string canonical = canonical_config(doc.resolve(params));
+      Config c{config_id(canonical), std::move(params), std::move(canonical)};
       if (!ids.insert(c.id).second) {
-        throw std::runtime_error(fmt::format("two configurations hash to the same id {}", c.id));
+        throw SpecError(fmt::format("{}: grid: two configurations train the same thing (config id {}); "
+                                    "remove the duplicate value",
+                                    doc.base().source.string(), c.id));
       }
       configs.push_back(std::move(c));
     }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "common/atomic_file.hpp"
+#include "common/config_text.hpp"
 #include "common/hdf5.hpp"
 #include "common/plan_limits.hpp"
 
@@ -57,7 +58,8 @@ ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, cons
   plan.spec_dir = std::filesystem::absolute(spec.source).parent_path();
   plan.sample_count = sample_count;
   plan.param_paths = grid_paths(spec.grid);
-  plan.configs = expand_grid(spec.grid);
+  plan.configs = expand_grid(doc);
+  plan.resampling = canonical_resampling(spec.resampling);
   plan.folds = make_resampling_plan(spec.resampling, sample_count, strata, groups);
   const std::size_t outer = plan.folds.outer_count();
   const auto inner = static_cast<std::size_t>(plan.folds.inner_count);
@@ -107,16 +109,21 @@ void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
     if (!plan.experiment_id.empty()) f.set_attr("experiment_id", plan.experiment_id);
     f.set_attr("spec_dir", plan.spec_dir.string());
     f.set_attr("sample_count", static_cast<std::int64_t>(plan.sample_count));
+    f.set_attr("data_checksum", plan.data_checksum);
+    f.set_attr("resampling", plan.resampling);
 
     const h5::Node configs = f.create_group("configs");
-    std::vector<std::string> ids, values;
+    std::vector<std::string> ids, values, canonical;
     ids.reserve(plan.configs.size());
+    canonical.reserve(plan.configs.size());
     values.reserve(plan.configs.size() * plan.param_paths.size());
     for (const auto& c : plan.configs) {
       ids.push_back(c.id);
+      canonical.push_back(c.canonical);
       for (const auto& path : plan.param_paths) values.push_back(c.params.at(path).yaml);
     }
     configs.write("id", ids);
+    configs.write("canonical", canonical);
     configs.write("param_paths", plan.param_paths);
     configs.write_matrix("values", values, plan.configs.size(), plan.param_paths.size());
 
@@ -152,16 +159,21 @@ ExperimentPlan read_plan(const std::filesystem::path& file) {
   plan.experiment_id = checked_experiment_id(f, file);
   plan.spec_dir = f.attr_string("spec_dir");
   plan.sample_count = static_cast<std::uint64_t>(f.attr_int("sample_count"));
+  if (f.has_attr("data_checksum")) plan.data_checksum = f.attr_string("data_checksum");
+  if (f.has_attr("resampling")) plan.resampling = f.attr_string("resampling");
 
   const h5::Node configs = f.group("configs");
   const auto ids = configs.read_strings("id");
   plan.param_paths = configs.read_strings("param_paths");
   const auto values = configs.read_strings("values");
+  std::vector<std::string> canonical = configs.exists("canonical") ? configs.read_strings("canonical")
+                                                                     : std::vector<std::string>(ids.size());
+  if (canonical.size() != ids.size()) throw h5::Error(fmt::format("{}: config table is malformed", file.string()));
   const std::size_t width = plan.param_paths.size();
   if (values.size() != ids.size() * width) throw h5::Error(fmt::format("{}: config table is malformed", file.string()));
   plan.configs.reserve(ids.size());
   for (std::size_t c = 0; c < ids.size(); ++c) {
-    Config config{ids[c], {}};
+    Config config{ids[c], {}, std::move(canonical[c])};
     for (std::size_t p = 0; p < width; ++p) config.params[plan.param_paths[p]] = ParamValue{values[c * width + p], {}};
     plan.configs.push_back(std::move(config));
   }

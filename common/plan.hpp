@@ -34,6 +34,10 @@ struct ExperimentPlan {
   std::uint64_t sample_count = 0;
   std::vector<std::string> param_paths;
   std::vector<Config> configs;
+  // What results of this plan must have been produced from (result_fingerprint.hpp); empty in
+  // plans written before gridfold recorded them, whose results are then all unverifiable.
+  std::string data_checksum;  // set by the planner, who read the data
+  std::string resampling;     // canonical_resampling of the spec
   ResamplingPlan folds;
   std::vector<Task> tasks;
 };
@@ -41,7 +45,8 @@ struct ExperimentPlan {
 // A fresh experiment id: 16 hex digits from the system's random source.
 std::string new_experiment_id();
 
-// Expands the grid and the resampling plan, under a fresh experiment id. Tasks are ordered config-major; within a config,
+// Expands the grid and the resampling plan, under a fresh experiment id (data_checksum is left
+// for the caller). Tasks are ordered config-major; within a config,
 // each outer fold is followed by its inner folds.
 ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
                          const std::vector<std::string>& strata,

@@ -1,20 +1,40 @@
 // Which tasks of a plan have finished: a result under its final name in the results
 // directory (results are renamed into place only when complete), or in a committed archive
-// of this experiment (its id, plan.experiment_id; never another experiment's of the same name).
+// of this experiment (its id, plan.experiment_id; never another experiment's of the same name)
+// whose fingerprint is the one the plan expects (result_fingerprint.hpp). A result of a task
+// made from another spec, data, fold or gridfold version is stale: counted, never done.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
+#include <string>
 #include <vector>
 
+#include "common/archive_catalog.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/plan.hpp"
 
 namespace gridfold {
 
-// done[i] is true when task i has a result. Walks the results that exist and reads the
-// archive indexes rather than probing every task's path, which for a million-task plan
-// costs a million stat calls.
-std::vector<bool> finished_tasks(const ExperimentLayout& layout, const ExperimentPlan& plan,
-                                 const std::filesystem::path& archive_dir);
+struct ResultInventory {
+  std::vector<bool> done;  // done[i]: task i has a result with the expected fingerprint
+  std::size_t stale = 0;   // tasks that have results, none of them with the expected fingerprint
+};
+
+// Walks the results that exist rather than probing every task's path (a million stat calls
+// for a million-task plan). Loose results are opened for their fingerprint; archived ones are
+// looked up in the archive's fingerprint list (archive_fingerprints).
+ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentPlan& plan,
+                               const std::filesystem::path& archive_dir);
+
+// The fingerprint digest of every result member of a committed archive, by member name.
+// Archives never change once committed, so the list is kept beside the archives
+// ("fingerprints/<archive name>.tsv": name, member checksum, digest) after the first read and
+// reused while it agrees with the index; where it cannot be written it is recomputed.
+std::vector<std::pair<std::string, std::string>> archive_fingerprints(const CatalogedArchive& archive);
+
+// The fingerprint digest of a loose result file; empty when it has none (schema before 4) or
+// is not a complete, readable result.
+std::string result_file_fingerprint(const std::filesystem::path& file);
 
 }  // namespace gridfold

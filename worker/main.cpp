@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
       tasks = selected_tasks(selection, plan);
       // Packing moves results into archives; a rerun element must not train those again.
       const SpecDocument spec = SpecDocument::load(layout.spec(), plan.spec_dir);
-      finished = finished_tasks(layout, plan, archive_directory(layout, spec.base()));
+      finished = finished_tasks(layout, plan, archive_directory(layout, spec.base(), plan.experiment_id)).done;
     } catch (const std::exception& e) {
       setup_failure = fmt::format("{}: {}", experiment.string(), e.what());
     }
@@ -202,7 +202,8 @@ int main(int argc, char** argv) {
 
   const FarmTotals totals = run_task_farm(mpi, tasks, [&](std::uint64_t task) {
     if (finished[task]) {
-      print_line(stdout, fmt::format("{}{}: skipped, its result already exists", rank_prefix, describe(plan, task)));
+      print_line(stdout, fmt::format("{}{}: skipped, its result (with the expected fingerprint) already exists",
+                                     rank_prefix, describe(plan, task)));
       return true;
     }
     const std::string prefix = rank_prefix + describe(plan, task);

@@ -16,8 +16,10 @@
 
 #include "common/atomic_file.hpp"
 #include "common/checksum.hpp"
+#include "common/config_text.hpp"
 #include "common/dataset.hpp"
 #include "common/fold_result.hpp"
+#include "common/result_inventory.hpp"
 #include "common/spec.hpp"
 #include "common/text_file.hpp"
 #include "worker/checkpoint.hpp"
@@ -70,6 +72,28 @@ const EncodedData& encoded_data_for(const DataSpec& spec) {
   return *slot;
 }
 
+// The data file's checksum, once per process and data file: results record it as what they
+// were trained on, so it must be the file's content now, not what the planner saw.
+const std::string& data_checksum_for(const DataSpec& spec) {
+  static std::mutex mutex;
+  static std::map<std::string, std::string> cache;
+  const std::lock_guard lock(mutex);
+  auto [slot, added] = cache.try_emplace(data_key(spec));
+  if (added) slot->second = data_checksum(spec);
+  return slot->second;
+}
+
+// A stale result (another spec, data, fold or gridfold version) would be overwritten by the
+// rerun; it is moved under superseded/ instead, keeping its name and adding its fingerprint.
+void set_aside_stale_result(const ExperimentLayout& layout, const std::filesystem::path& file,
+                            const std::string& config_id) {
+  const std::string digest = result_file_fingerprint(file);
+  const std::filesystem::path dir = layout.superseded_dir() / "stale" / config_id;
+  std::filesystem::create_directories(dir);
+  std::filesystem::rename(file, dir / fmt::format("{}.{}.h5", file.stem().string(),
+                                                  digest.empty() ? "unverifiable" : digest));
+}
+
 std::string fold_label(const Task& task) {
   if (task.inner_fold < 0) return fmt::format("outer {}", task.outer_fold);
   return fmt::format("outer {} inner {}", task.outer_fold, task.inner_fold);
@@ -82,13 +106,14 @@ std::uint64_t fold_seed(std::uint64_t seed, const Task& task) {
          static_cast<std::uint64_t>(static_cast<std::int64_t>(task.inner_fold) + 1);
 }
 
-// A checkpoint fits a task only when the experiment, config, fold, seed and frozen spec text
-// are all the same; any change to the spec starts its tasks afresh.
+// A checkpoint fits a task only when the experiment, config, fold, seed, frozen spec text and
+// result fingerprint (data, folds, gridfold version) are all the same; any change starts afresh.
 std::string checkpoint_identity(const ExperimentLayout& layout, const ExperimentPlan& plan, const Task& task,
                                 const std::string& config_id, std::uint64_t seed) {
   const std::string spec_text = read_text_file(layout.spec());
-  return fmt::format("{} config {} {} seed {} spec {}", plan.name, config_id, fold_label(task), seed,
-                     checksum_hex(xxh64(std::as_bytes(std::span(spec_text.data(), spec_text.size())))));
+  return fmt::format("{} config {} {} seed {} spec {} fingerprint {}", plan.name, config_id, fold_label(task), seed,
+                     checksum_hex(xxh64(std::as_bytes(std::span(spec_text.data(), spec_text.size())))),
+                     expected_fingerprint(plan, task_index(plan, task.config, task.outer_fold, task.inner_fold)).digest());
 }
 
 std::string format_loss(double value) { return std::isnan(value) ? "-" : fmt::format("{:.4g}", value); }
@@ -176,7 +201,8 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
   TaskOutcome outcome;
   outcome.task = task_index;
   outcome.file = layout.result(config.id, task.outer_fold, task.inner_fold);
-  if (is_complete_fold_result(outcome.file)) {
+  const bool result_exists = is_complete_fold_result(outcome.file);
+  if (result_exists && result_file_fingerprint(outcome.file) == expected_fingerprint(plan, task_index).digest()) {
     // A kill between writing the result and removing the checkpoint leaves it behind.
     std::error_code ignored;
     std::filesystem::remove(layout.checkpoint(config.id, task.outer_fold, task.inner_fold), ignored);
@@ -197,6 +223,14 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
                                   "since planning, plan the experiment again",
                                   spec.data.path.string(), data.size(), plan.sample_count));
     }
+    if (data_checksum_for(spec.data) != plan.data_checksum) {
+      throw DataError(fmt::format("{} has checksum {} but the plan was made for {}; the data changed since "
+                                  "planning, plan the experiment again with gridfold plan --replan",
+                                  spec.data.path.string(), data_checksum_for(spec.data),
+                                  plan.data_checksum.empty() ? "unrecorded data (a plan of an older gridfold)"
+                                                             : plan.data_checksum));
+    }
+    if (result_exists) set_aside_stale_result(layout, outcome.file, config.id);
     const std::vector<std::uint32_t> train = train_rows(plan, task);
     const auto test_span = test_rows(plan, task);
     const std::vector<std::uint32_t> test(test_span.begin(), test_span.end());

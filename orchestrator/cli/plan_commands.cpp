@@ -21,6 +21,8 @@ void add_plan(CLI::App& app, int& exit_code) {
   cmd->add_option("spec", options->spec, "Experiment YAML")->required()->check(CLI::ExistingFile);
   cmd->add_option("--out,-o", options->out, "Experiment directory (default: ./<experiment name>)");
   cmd->add_flag("--dry-run", options->dry_run, "Show what would be planned; write nothing");
+  cmd->add_flag("--replan", options->replan,
+                "Plan a directory whose frozen spec or data differs, setting its old results aside in superseded/");
   cmd->add_flag("--json", *json, "Print the summary as JSON");
   cmd->callback([options, json, &exit_code] {
     const PlanSummary summary = plan_experiment(*options);
@@ -42,6 +44,8 @@ void add_run(CLI::App& app, int& exit_code) {
       ->default_val(1);
   cmd->add_option("--out,-o", options->out, "Experiment directory (default: ./<experiment name>)");
   cmd->add_flag("--dry-run", options->dry_run, "Show the plan; run nothing");
+  cmd->add_flag("--replan", options->replan,
+                "Plan a directory whose frozen spec or data differs, setting its old results aside in superseded/");
   cmd->callback([options, ranks, &exit_code] {
     const PlanSummary plan = plan_experiment(*options);
     std::cout << render_text(plan) << std::flush;

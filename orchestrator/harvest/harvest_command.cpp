@@ -17,6 +17,7 @@
 #include "common/fold_result.hpp"
 #include "common/fold_scores.hpp"
 #include "common/plan.hpp"
+#include "common/result_fingerprint.hpp"
 #include "orchestrator/harvest/result_scores.hpp"
 #include "orchestrator/harvest/result_store.hpp"
 
@@ -75,7 +76,8 @@ std::string result_name(const ExperimentLayout& layout, const std::string& confi
 
 // Pass 1: the scores of every result, in several processes when there are many. Reading only
 // scores keeps this pass fast; the few results whose predictions are reported are read in full
-// afterwards. Counts what was read into `r`.
+// afterwards. Counts what was read into `r`; results whose fingerprint is not the one the plan
+// expects are counted as stale and left out.
 std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const ExperimentPlan& plan,
                                       const ResultStore& store, HarvestReport& r) {
   constexpr std::size_t kResultsPerProcess = 5000;  // below this, starting processes costs more than it saves
@@ -85,6 +87,8 @@ std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const Expe
   std::unordered_map<std::string, std::uint32_t> config_of_id;
   for (std::uint32_t c = 0; c < plan.configs.size(); ++c) config_of_id.emplace(plan.configs[c].id, c);
 
+  const std::vector<std::string> expected = expected_digests(plan);
+
   std::vector<ScoredFold> folds;
   for (NamedScores& named : read_result_scores(store, processes)) {
     FoldScores& s = named.scores;
@@ -92,6 +96,12 @@ std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const Expe
     const auto config = config_of_id.find(s.config_id);
     if (config == config_of_id.end()) {
       ++r.unplanned;
+      continue;
+    }
+    const bool planned_fold = s.outer_fold >= 0 && static_cast<std::size_t>(s.outer_fold) < plan.folds.outer_count() &&
+                              s.inner_fold >= -1 && s.inner_fold < plan.folds.inner_count;
+    if (!planned_fold || s.fingerprint != expected[task_index(plan, config->second, s.outer_fold, s.inner_fold)]) {
+      ++r.stale;
       continue;
     }
     ++(s.inner_fold == -1 ? r.outer_results : r.inner_results);
@@ -183,8 +193,11 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
 
   const std::vector<ScoredFold> folds = score_results(layout, plan, store, r);
   if (folds.empty()) {
-    throw HarvestError(fmt::format("{} has no fold results of its plan yet (neither under results/ nor in archives)",
-                                   layout.root().string()));
+    throw HarvestError(fmt::format("{} has no fold results of its plan yet (neither under results/ nor in archives){}",
+                                   layout.root().string(),
+                                   r.stale ? fmt::format("; {} results are stale (made from another spec, data or "
+                                                         "gridfold version): run the tasks again", r.stale)
+                                           : ""));
   }
   PredictionUses uses;
   const std::vector<TargetSpec> targets = targets_of_configs(doc, plan);
@@ -214,6 +227,11 @@ std::string render_text(const HarvestSummary& summary) {
                                 r.outer_results + r.inner_results, r.outer_results, r.inner_results, r.loose,
                                 r.archived);
   if (r.unplanned > 0) out += fmt::format("ignored     {} results of configs no longer in the plan\n", r.unplanned);
+  if (r.stale > 0) {
+    out += fmt::format("stale       {} results made from another spec, data, fold or gridfold version, left out "
+                       "(rerun their tasks)\n",
+                       r.stale);
+  }
   for (const HarvestTarget& t : r.targets) {
     out += fmt::format("target      {} ({}), ranked by {} ({} is better){}\n", t.name, to_string(t.task),
                        t.ranking.metric, t.ranking.larger_is_better ? "larger" : "smaller",

@@ -395,7 +395,8 @@ std::string report_json(const HarvestReport& r) {
                  {"loose", r.loose},
                  {"archived", r.archived},
                  {"superseded", r.superseded},
-                 {"unplanned", r.unplanned}}},
+                 {"unplanned", r.unplanned},
+                 {"stale", r.stale}}},
                {"targets", targets}};
   return j.dump(2) + "\n";
 }

@@ -35,6 +35,9 @@ struct HarvestReport {
   std::size_t loose = 0, archived = 0;
   std::size_t superseded = 0;  // older archived copies of a result that a newer copy replaces
   std::size_t unplanned = 0;   // results of configs the current plan no longer has
+  // Results of planned tasks whose fingerprint is not the one the plan expects (made from
+  // another spec, data, fold or gridfold version): counted here, left out of every statistic.
+  std::size_t stale = 0;
   std::vector<HarvestTarget> targets;
   std::vector<PredictionTable::Row> predictions;
   std::vector<PositionProfiles::Row> positions;  // per_position targets: F1 along the window

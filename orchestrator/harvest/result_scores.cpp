@@ -70,6 +70,7 @@ void encode(Encoder& e, const NamedScores& s) {
   e.text(s.scores.config_id);
   e.number(static_cast<std::uint64_t>(static_cast<std::int64_t>(s.scores.outer_fold)));
   e.number(static_cast<std::uint64_t>(static_cast<std::int64_t>(s.scores.inner_fold)));
+  e.text(s.scores.fingerprint);
   e.number(s.scores.metrics.size());
   for (const auto& [target, metrics] : s.scores.metrics) {
     e.text(target);
@@ -87,6 +88,7 @@ NamedScores decode(Decoder& d) {
   s.scores.config_id = d.text();
   s.scores.outer_fold = static_cast<int>(static_cast<std::int64_t>(d.number()));
   s.scores.inner_fold = static_cast<int>(static_cast<std::int64_t>(d.number()));
+  s.scores.fingerprint = d.text();
   for (std::uint64_t t = d.number(); t > 0; --t) {
     MetricValues& metrics = s.scores.metrics[d.text()];
     for (std::uint64_t m = d.number(); m > 0; --m) {

@@ -6,12 +6,14 @@
 #include <algorithm>
 
 #include "common/atomic_file.hpp"
+#include "common/config_text.hpp"
 #include "common/dataset.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/hdf5_settings.hpp"
 #include "common/text_file.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/result_inventory.hpp"
+#include "orchestrator/plan/spec_changes.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
@@ -57,11 +59,14 @@ PlanSummary plan_experiment(const PlanOptions& options) {
       make_plan(doc, data.size(), r.stratify_by.empty() ? std::vector<std::string>{} : data.extra_column(r.stratify_by),
                 r.group_by.empty() ? std::vector<std::string>{} : data.extra_column(r.group_by));
 
+  plan.data_checksum = data_checksum(spec.data);
   const ExperimentLayout layout(options.out.empty() ? fs::path(spec.name) : options.out);
   check_directory_is_ours(layout, spec.name);
   // The id names the experiment's archives: a re-plan keeps it (an older plan without one
   // stays without, so its archives stay found).
   if (fs::exists(layout.plan())) plan.experiment_id = read_experiment_id(layout.plan());
+  const std::vector<SpecChange> changes = spec_changes(layout, spec, plan);
+  if (!changes.empty() && !options.replan) throw SpecError(describe_refusal(layout, changes));
 
   PlanSummary s;
   s.experiment_dir = fs::absolute(layout.root()).lexically_normal();
@@ -74,8 +79,13 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
-  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, spec, plan.experiment_id));
-  s.results_present = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
+  s.changes = changes.size();
+  if (!changes.empty() && !options.dry_run) {
+    s.superseded_to = supersede_old_plan(layout, archive_directory(layout, spec, plan.experiment_id), changes);
+  }
+  const ResultInventory inventory = finished_tasks(layout, plan, archive_directory(layout, spec, plan.experiment_id));
+  s.results_present = static_cast<std::size_t>(std::count(inventory.done.begin(), inventory.done.end(), true));
+  s.results_stale = inventory.stale;
   if (!options.dry_run) {
     fs::create_directories(layout.root());
     write_text_atomically(layout.spec(), doc.text());
@@ -93,12 +103,20 @@ std::string render_text(const PlanSummary& s) {
       "samples     {}\n"
       "configs     {}\n"
       "folds       {} outer{}\n"
-      "tasks       {} ({} already have results)\n"
+      "tasks       {} ({} already have results{})\n"
       "elements    {} array elements of {} task(s)\n",
       s.name, s.experiment_id.empty() ? "none (planned before experiment ids)" : s.experiment_id,
       s.experiment_dir.string(), s.written ? "" : " (dry run: nothing written)", s.samples, s.configs,
       s.outer_folds, s.inner_folds ? fmt::format(" x {} inner", s.inner_folds) : "", s.tasks, s.results_present,
-      s.elements, s.tasks_per_element);
+      s.results_stale ? fmt::format(", {} only stale ones that will be rerun", s.results_stale) : "", s.elements,
+      s.tasks_per_element);
+  if (!s.superseded_to.empty()) {
+    out += fmt::format("replanned   {} changed keys; the old plan's results are set aside in {}\n", s.changes,
+                       s.superseded_to.string());
+  } else if (s.changes > 0) {
+    out += fmt::format("replanned   {} changed keys; the old plan's results would be set aside (dry run)\n",
+                       s.changes);
+  }
   return out;
 }
 
@@ -108,7 +126,9 @@ std::string render_json(const PlanSummary& s) {
                    {"written", s.written},          {"samples", s.samples},
                    {"configs", s.configs},          {"outer_folds", s.outer_folds},
                    {"inner_folds", s.inner_folds},  {"tasks", s.tasks},
-                   {"results_present", s.results_present}, {"elements", s.elements},
+                   {"results_present", s.results_present}, {"results_stale", s.results_stale},
+                   {"changed_keys", s.changes},    {"superseded_to", s.superseded_to.string()},
+                   {"elements", s.elements},
                    {"tasks_per_element", s.tasks_per_element}};
   return j.dump(2) + "\n";
 }

@@ -13,6 +13,9 @@ struct PlanOptions {
   std::filesystem::path spec;
   std::filesystem::path out;  // empty = ./<experiment name>
   bool dry_run = false;
+  // Plan a directory whose frozen spec or data differs (spec_changes): set its results aside
+  // under superseded/ first. Without it such a directory is refused (SpecError, exit 3).
+  bool replan = false;
 };
 
 struct PlanSummary {
@@ -22,13 +25,18 @@ struct PlanSummary {
   std::size_t samples = 0, configs = 0, outer_folds = 0, inner_folds = 0, tasks = 0;
   std::size_t tasks_per_element = 1, elements = 0;
   std::size_t results_present = 0;  // tasks whose result already exists (kept across re-plans)
+  std::size_t results_stale = 0;    // tasks with results made from another spec, data or version only
+  std::size_t changes = 0;          // keys that differ from the frozen spec (only with replan)
+  std::filesystem::path superseded_to;  // where --replan set the old plan's results aside
   bool written = false;
 };
 
 // Loads the spec and its data, builds the plan and (unless dry_run) writes the frozen spec
 // and plan.h5 into the experiment directory. A new experiment gets a fresh experiment id;
-// re-planning an existing directory keeps its id and its results; a directory holding another
-// experiment is refused.
+// re-planning an existing directory keeps its id, and its results when only the grid (or
+// slurm, output, final_model) changed; a directory holding another experiment, or this one
+// planned from other data, model, training or resampling keys, is refused unless
+// options.replan.
 PlanSummary plan_experiment(const PlanOptions& options);
 
 std::string render_text(const PlanSummary& summary);

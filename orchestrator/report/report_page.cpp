@@ -36,6 +36,10 @@ std::vector<std::pair<std::string, std::string>> counts(const ReportPage& page) 
                                     r.inner_results, page.tasks, r.outer_results, r.inner_results, r.loose,
                                     r.archived)}};
   if (r.unplanned > 0) out.emplace_back("ignored", fmt::format("{} results of configs no longer planned", r.unplanned));
+  if (r.stale > 0) {
+    out.emplace_back("stale", fmt::format("{} results made from another spec, data or gridfold version, left out",
+                                          r.stale));
+  }
   return out;
 }
 

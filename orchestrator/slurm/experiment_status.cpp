@@ -93,8 +93,10 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   s.name = plan.name;
   s.tasks_total = plan.tasks.size();
   const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const std::vector<bool> done = finished_tasks(layout, plan, archive_directory(layout, doc.base()));
+  const ResultInventory inventory = finished_tasks(layout, plan, archive_directory(layout, doc.base(), plan.experiment_id));
+  const std::vector<bool>& done = inventory.done;
   s.tasks_done = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
+  s.tasks_stale = inventory.stale;
   s.task_failures = task_failures(layout);
   s.submitted = !submissions.empty();
   if (!s.submitted) return s;
@@ -175,17 +177,23 @@ std::string eta_text(const ExperimentStatus& s) {
   return fmt::format(", {:.0f} tasks/h, ETA {}h{:02d}m", *s.tasks_per_hour, minutes / 60, minutes % 60);
 }
 
+std::string stale_text(const ExperimentStatus& s) {
+  if (s.tasks_stale == 0) return "";
+  return fmt::format(", {} stale (results of another spec, data or gridfold version; not counted)", s.tasks_stale);
+}
+
 }  // namespace
 
 std::string render_line(const ExperimentStatus& s) {
-  return fmt::format("{}: tasks {}/{} done{}; elements: {}; {} task failures{}{}", s.name, s.tasks_done, s.tasks_total,
-                     eta_text(s), counts_text(s.element_counts), s.task_failures.size(),
+  return fmt::format("{}: tasks {}/{} done{}{}; elements: {}; {} task failures{}{}", s.name, s.tasks_done, s.tasks_total,
+                     stale_text(s), eta_text(s), counts_text(s.element_counts), s.task_failures.size(),
                      s.pack_state.empty() ? "" : fmt::format("; pack {}", s.pack_state),
                      s.accounting ? "" : " (accounting off: ended elements judged from results on disk)");
 }
 
 std::string render_table(const ExperimentStatus& s) {
-  std::string out = fmt::format("experiment {}\ntasks      {}/{} done{}\n", s.name, s.tasks_done, s.tasks_total, eta_text(s));
+  std::string out = fmt::format("experiment {}\ntasks      {}/{} done{}{}\n", s.name, s.tasks_done, s.tasks_total,
+                                stale_text(s), eta_text(s));
   if (!s.submitted) return out + "not submitted to SLURM (gridfold submit)\n";
   if (!s.accounting) out += "accounting is off: the states of ended elements are judged from results on disk\n";
   out += fmt::format("\n{:<12} {:>9}  {}\n", "array", "elements", "states");
@@ -232,6 +240,7 @@ std::string render_json(const ExperimentStatus& s) {
   json j{{"experiment", s.name},
          {"tasks_total", s.tasks_total},
          {"tasks_done", s.tasks_done},
+         {"tasks_stale", s.tasks_stale},
          {"submitted", s.submitted},
          {"accounting", s.accounting},
          {"elements", counts(s.element_counts)},

@@ -43,6 +43,9 @@ struct TaskFailure {
 struct ExperimentStatus {
   std::string name;
   std::size_t tasks_total = 0, tasks_done = 0;
+  // Tasks whose only results were made from another spec, data, fold or gridfold version:
+  // not done, and never counted or harvested as done.
+  std::size_t tasks_stale = 0;
   std::size_t elements_total = 0;
   bool submitted = false;
   bool accounting = true;  // false: sacct is off, states of ended elements are inferred

@@ -65,7 +65,7 @@ std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, co
     throw SpecError(fmt::format("{}: nothing was submitted yet; use gridfold submit", layout.root().string()));
   }
   ExperimentStatus status = collect_status(layout, slurm, 0);
-  facts.task_done = finished_tasks(layout, experiment.plan, experiment.archive_dir());
+  facts.task_done = finished_tasks(layout, experiment.plan, experiment.archive_dir()).done;
   facts.elements = std::move(status.elements);
   facts.pack_job_id = status.pack_job_id;
   facts.pack_state = status.pack_state;

@@ -44,14 +44,15 @@ std::string file_bytes(const std::filesystem::path& file) {
   return {std::istreambuf_iterator<char>(in), {}};
 }
 
-// What a result written before schema version 3 looks like: the same layout without /positions.
-void make_version_2(const std::filesystem::path& file) {
+// What a result written before schema version 4 looks like: the same layout without
+// /fingerprint, and before version 3 also without /positions.
+void make_older_version(const std::filesystem::path& file, std::int64_t version) {
   const hid_t f = H5Fopen(file.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
   REQUIRE(f >= 0);
-  REQUIRE(H5Ldelete(f, "positions", H5P_DEFAULT) >= 0);
-  const std::int64_t two = 2;
+  REQUIRE(H5Ldelete(f, "fingerprint", H5P_DEFAULT) >= 0);
+  if (version < 3) REQUIRE(H5Ldelete(f, "positions", H5P_DEFAULT) >= 0);
   const hid_t attr = H5Aopen(f, "schema_version", H5P_DEFAULT);
-  REQUIRE(H5Awrite(attr, H5T_NATIVE_INT64, &two) >= 0);
+  REQUIRE(H5Awrite(attr, H5T_NATIVE_INT64, &version) >= 0);
   H5Aclose(attr);
   H5Fclose(f);
 }
@@ -76,14 +77,14 @@ TEST_CASE("per-position classes round-trip through a fold result", "[fold_result
   CHECK(read.metrics.at("labels").at("f1_exon_start") == 0.25);
 
   const h5::File file = h5::File::open_read(dir / "r.h5");
-  CHECK(file.attr_int("schema_version") == 3);
+  CHECK(file.attr_int("schema_version") == 4);
   CHECK(file.group("positions").group("labels").shape("truth") == std::vector<std::size_t>{2, 6});
 }
 
 TEST_CASE("a version 2 result, without per-position classes, still reads", "[fold_result]") {
   TempDir dir;
   write_fold_result(dir / "r.h5", boundary_result());
-  make_version_2(dir / "r.h5");
+  make_older_version(dir / "r.h5", 2);
   const FoldResult read = read_fold_result(dir / "r.h5");
   CHECK(read.positions.empty());
   CHECK(read.metrics.at("labels").at("f1") == 0.5);
@@ -92,19 +93,45 @@ TEST_CASE("a version 2 result, without per-position classes, still reads", "[fol
   CHECK(scores.metrics.at("labels").at("accuracy") == 0.99);
 }
 
+TEST_CASE("a result's fingerprint round-trips, and its digest is what the scores reader sees", "[fold_result]") {
+  TempDir dir;
+  FoldResult written = boundary_result();
+  written.fingerprint = {"training.epochs=2\n", "0123456789abcdef", "resampling.seed=1\n", "fedcba9876543210", "9.9"};
+  write_fold_result(dir / "r.h5", written);
+  CHECK(read_fold_result(dir / "r.h5").fingerprint == written.fingerprint);
+  const std::string bytes = file_bytes(dir / "r.h5");
+  CHECK(read_fold_scores_image(bytes.data(), bytes.size(), "r.h5").fingerprint == written.fingerprint.digest());
+  ResultFingerprint other = written.fingerprint;
+  other.resampling = "resampling.seed=2\n";
+  CHECK(other.digest() != written.fingerprint.digest());
+}
+
+TEST_CASE("a version 3 result still reads, without a fingerprint, so it can only be stale", "[fold_result]") {
+  TempDir dir;
+  FoldResult written = boundary_result();
+  written.fingerprint = {"training.epochs=2\n", "0123456789abcdef", "resampling.seed=1\n", "fedcba9876543210", "9.9"};
+  write_fold_result(dir / "r.h5", written);
+  make_older_version(dir / "r.h5", 3);
+  const FoldResult read = read_fold_result(dir / "r.h5");
+  CHECK(read.positions.size() == 1);
+  CHECK(read.fingerprint == ResultFingerprint{});
+  const std::string bytes = file_bytes(dir / "r.h5");
+  CHECK(read_fold_scores_image(bytes.data(), bytes.size(), "r.h5").fingerprint.empty());
+}
+
 TEST_CASE("a result of a newer schema version is refused, naming the versions read", "[fold_result]") {
   TempDir dir;
   write_fold_result(dir / "r.h5", boundary_result());
   {
     const hid_t f = H5Fopen((dir / "r.h5").c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-    const std::int64_t four = 4;
+    const std::int64_t five = 5;
     const hid_t attr = H5Aopen(f, "schema_version", H5P_DEFAULT);
-    H5Awrite(attr, H5T_NATIVE_INT64, &four);
+    H5Awrite(attr, H5T_NATIVE_INT64, &five);
     H5Aclose(attr);
     H5Fclose(f);
   }
-  CHECK_THROWS_WITH(read_fold_result(dir / "r.h5"), Catch::Contains("schema version 4") &&
-                                                        Catch::Contains("reads versions 2 to 3"));
+  CHECK_THROWS_WITH(read_fold_result(dir / "r.h5"), Catch::Contains("schema version 5") &&
+                                                        Catch::Contains("reads versions 2 to 4"));
 }
 
 TEST_CASE("per-position labels that do not fill their rows are not written", "[fold_result]") {

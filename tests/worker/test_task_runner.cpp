@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/config_text.hpp"
 #include "common/fold_result.hpp"
 #include "common/plan.hpp"
 #include "tests/worker/toy_data.hpp"
@@ -49,6 +50,7 @@ resampling:
   const SpecDocument document = SpecDocument::load(layout.spec());
   ExperimentPlan plan = make_plan(document, data.size(), {}, {});
   plan.spec_dir = dir;
+  plan.data_checksum = data_checksum(document.base().data);
   write_plan(layout.plan(), plan);
   return {layout, read_plan(layout.plan())};
 }
@@ -155,4 +157,37 @@ TEST_CASE("a checkpoint left by a different spec text is not resumed", "[unit]")
   REQUIRE(run_task(e.layout, e.plan, 0, options).status == TaskOutcome::Status::trained);
   REQUIRE_FALSE(lines.empty());
   CHECK_THAT(lines.front(), Catch::Contains("ignoring checkpoint") && Catch::Contains("training from the start"));
+}
+
+TEST_CASE("a result made from another resampling plan is stale: its task trains again and the old result is kept",
+          "[unit]") {
+  const ToyExperiment e = toy_experiment("stale-result");
+  REQUIRE(run_task(e.layout, e.plan, 1, {}).status == TaskOutcome::Status::trained);
+  const Task& task = e.plan.tasks[1];
+  const auto file = e.layout.result(e.plan.configs[task.config].id, task.outer_fold, task.inner_fold);
+  FoldResult old = read_fold_result(file);
+  old.fingerprint.resampling = "resampling.seed=2\n";  // as if planned with another seed
+  write_fold_result(file, old);
+
+  const TaskOutcome rerun = run_task(e.layout, e.plan, 1, {});
+  CHECK(rerun.status == TaskOutcome::Status::trained);
+  CHECK(read_fold_result(file).fingerprint == expected_fingerprint(e.plan, 1));
+  const auto kept = e.layout.superseded_dir() / "stale" / e.plan.configs[task.config].id /
+                    fmt::format("outer{:03d}.{}.h5", task.outer_fold, old.fingerprint.digest());
+  REQUIRE(std::filesystem::exists(kept));
+  CHECK(read_fold_result(kept).fingerprint.resampling == "resampling.seed=2\n");
+  CHECK(run_task(e.layout, e.plan, 1, {}).status == TaskOutcome::Status::skipped);
+}
+
+TEST_CASE("a data file edited after planning fails the task instead of training on unplanned data", "[unit]") {
+  const ToyExperiment e = toy_experiment("edited-data");
+  const auto csv = e.layout.root() / "toy.csv";
+  std::string text = file_text(csv);
+  // One target value of the first sample changes; the row count stays.
+  const std::size_t end_of_row = text.find('\n', text.find('\n') + 1);
+  text[end_of_row - 1] = text[end_of_row - 1] == '1' ? '2' : '1';
+  std::ofstream(csv) << text;
+  const TaskOutcome outcome = run_task(e.layout, e.plan, 0, {});
+  REQUIRE(outcome.status == TaskOutcome::Status::failed);
+  CHECK_THAT(outcome.message, Catch::Contains("the data changed since planning") && Catch::Contains("--replan"));
 }

@@ -15,6 +15,7 @@
 
 #include "common/text_file.hpp"
 #include "common/archive.hpp"
+#include "common/result_inventory.hpp"
 #include "orchestrator/harvest/harvest_command.hpp"
 #include "orchestrator/harvest/harvest_statistics.hpp"
 #include "orchestrator/pack/pack_command.hpp"
@@ -467,4 +468,38 @@ resampling:
       CHECK(row.metrics.at("r2").count == 3);
     }
   }
+}
+
+TEST_CASE("stale results, loose or archived, are counted apart and left out of every statistic", "[harvest][pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  e.write_all_results();
+  const HarvestSummary current = harvest(e, dir / "current");
+
+  // Task 0's result as a plan with another resampling seed made it: other folds, other numbers.
+  FoldResult stale = e.result(0, 1.0);
+  stale.fingerprint.resampling = "resampling.seed=2\n";
+  write_fold_result(e.layout().result(stale.config_id, stale.outer_fold, stale.inner_fold), stale);
+  const HarvestSummary loose = harvest(e, dir / "loose");
+  CHECK(loose.report.stale == 1);
+  CHECK(loose.report.outer_results + loose.report.inner_results == 47);
+  CHECK(read_text_file(dir / "loose/configs.csv") != read_text_file(dir / "current/configs.csv"));
+  CHECK_THAT(render_text(loose), Catch::Contains("stale       1 results"));
+
+  pack(e, false);
+  const fs::path archive_dir = archive_directory(e.layout(), e.spec(), e.plan().experiment_id);
+  const ResultInventory inventory = finished_tasks(e.layout(), e.plan(), archive_dir);
+  CHECK(inventory.stale == 1);
+  CHECK(std::count(inventory.done.begin(), inventory.done.end(), true) == 47);
+  CHECK_FALSE(inventory.done[0]);
+  // The archive's fingerprints are listed once beside it, and the list is what later checks read.
+  const auto archives = list_archives(archive_dir, e.plan().experiment_id);
+  REQUIRE(archives.size() == 1);
+  const fs::path kept = archive_dir / "fingerprints" / (archives[0].archive.filename().string() + ".tsv");
+  REQUIRE(fs::exists(kept));
+  CHECK(archive_fingerprints(archives[0]).size() == 48);
+
+  const HarvestSummary archived = harvest(e, dir / "archived");
+  CHECK(archived.report.stale == 1);
+  CHECK(read_text_file(dir / "archived/configs.csv") == read_text_file(dir / "loose/configs.csv"));
 }

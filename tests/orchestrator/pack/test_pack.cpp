@@ -483,7 +483,7 @@ TEST_CASE("two experiments of one name sharing output.archive never count each o
 
   const auto done = [](const TestExperiment& e) {
     const std::vector<bool> finished =
-        finished_tasks(e.layout(), e.plan(), archive_directory(e.layout(), e.spec()));
+        finished_tasks(e.layout(), e.plan(), archive_directory(e.layout(), e.spec())).done;
     return static_cast<std::size_t>(std::count(finished.begin(), finished.end(), true));
   };
   CHECK(done(first) == 36);

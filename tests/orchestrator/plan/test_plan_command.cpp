@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include "common/errors.hpp"
 #include "common/experiment_layout.hpp"
+#include "common/fold_result.hpp"
+#include "common/text_file.hpp"
 #include "common/plan.hpp"
 #include "orchestrator/plan/plan_command.hpp"
 #include "tests/temp_dir.hpp"
@@ -10,9 +13,20 @@ using gridfold::testing::TempDir;
 
 namespace {
 
-std::string spec_text(const std::string& name, const std::string& lrs) {
-  return "name: " + name + "\ndata: {path: data.csv, targets: [y]}\ngrid:\n  training.lr: [" + lrs +
-         "]\nresampling: {outer: {kfold: {k: 3}}}\n";
+std::string spec_text(const std::string& name, const std::string& lrs, const std::string& seed = "1",
+                      const std::string& epochs = "2") {
+  return "name: " + name + "\ndata: {path: data.csv, targets: [y]}\ntraining: {epochs: " + epochs +
+         "}\ngrid:\n  training.lr: [" + lrs + "]\nresampling: {outer: {kfold: {k: 3}}, seed: " + seed + "}\n";
+}
+
+// Every task of the directory's plan gets a result, as the worker writes it.
+void write_results(const std::filesystem::path& experiment) {
+  const ExperimentLayout layout(experiment);
+  const ExperimentPlan plan = read_plan(layout.plan());
+  for (std::size_t i = 0; i < plan.tasks.size(); ++i) {
+    const FoldResult r = result_of_task(plan, i);
+    write_fold_result(layout.result(r.config_id, r.outer_fold, r.inner_fold), r);
+  }
 }
 
 void write_data(const TempDir& dir) {
@@ -51,9 +65,7 @@ TEST_CASE("re-planning with a value added to the grid keeps the finished results
   write_data(dir);
   const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
   plan_experiment(PlanOptions{spec, dir / "exp", false});
-  const ExperimentPlan first = read_plan(dir / "exp" / "plan.h5");
-  const ExperimentLayout layout(dir / "exp");
-  for (const Task& t : first.tasks) dir.write(layout.result(first.configs[t.config].id, t.outer_fold, -1).lexically_relative(dir.path()).string(), "x");
+  write_results(dir / "exp");
 
   dir.write("exp.yaml", spec_text("e", "0.1, 0.01, 0.001"));
   const PlanSummary s = plan_experiment(PlanOptions{spec, dir / "exp", false});
@@ -83,4 +95,74 @@ TEST_CASE("each planned directory gets its own experiment id, which a re-plan ke
   CHECK(render_text(first).find("id          " + first.experiment_id) != std::string::npos);
   CHECK(plan_experiment(PlanOptions{spec, dir / "a", false}).experiment_id == first.experiment_id);
   CHECK(plan_experiment(PlanOptions{spec, dir / "b", false}).experiment_id != first.experiment_id);
+}
+
+TEST_CASE("re-planning with changed training keys, resampling seed or data is refused, showing what changed",
+          "[plan-command]") {
+  TempDir dir;
+  write_data(dir);
+  const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
+  plan_experiment(PlanOptions{spec, dir / "exp", false});
+  write_results(dir / "exp");
+  const std::string frozen = read_text_file(dir / "exp/spec.yaml");
+
+  dir.write("exp.yaml", spec_text("e", "0.1, 0.01", "2", "3"));
+  try {
+    plan_experiment(PlanOptions{spec, dir / "exp", false});
+    FAIL("a changed spec was planned over the old one");
+  } catch (const BadInputError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("resampling.seed: 1 -> 2") && Catch::Contains("training.epochs: 2 -> 3") &&
+                             Catch::Contains("--replan"));
+  }
+  CHECK(read_text_file(dir / "exp/spec.yaml") == frozen);
+
+  dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
+  std::string csv = read_text_file(dir / "data.csv");
+  csv[csv.size() - 2] = '7';  // the last target value changes, the row count does not
+  dir.write("data.csv", csv);
+  CHECK_THROWS_WITH(plan_experiment(PlanOptions{spec, dir / "exp", false}), Catch::Contains("data checksum: "));
+}
+
+TEST_CASE("--replan sets the old results aside, keeps them, and plans afresh with none done", "[plan-command]") {
+  TempDir dir;
+  write_data(dir);
+  const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
+  plan_experiment(PlanOptions{spec, dir / "exp", false});
+  write_results(dir / "exp");
+
+  dir.write("exp.yaml", spec_text("e", "0.1, 0.01", "2"));
+  const PlanSummary s = plan_experiment(PlanOptions{spec, dir / "exp", false, true});
+  CHECK(s.changes == 1);
+  CHECK(s.results_present == 0);
+  REQUIRE_FALSE(s.superseded_to.empty());
+  CHECK(s.superseded_to.parent_path() == dir / "exp" / "superseded");
+  std::size_t kept = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(s.superseded_to / "results")) {
+    kept += f.is_regular_file();
+  }
+  CHECK(kept == 6);
+  CHECK_THAT(read_text_file(s.superseded_to / "README.txt"),
+             Catch::Contains("resampling.seed: 1 -> 2"));
+  CHECK_FALSE(std::filesystem::exists(dir / "exp" / "results"));
+  CHECK(read_text_file(dir / "exp/spec.yaml") == spec_text("e", "0.1, 0.01", "2"));
+  // The same spec again is no change at all.
+  CHECK(plan_experiment(PlanOptions{spec, dir / "exp", false}).changes == 0);
+}
+
+TEST_CASE("a result made from another plan of the same config is stale, not done", "[plan-command]") {
+  TempDir dir;
+  write_data(dir);
+  const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
+  plan_experiment(PlanOptions{spec, dir / "exp", false});
+  const ExperimentLayout layout(dir / "exp");
+  const ExperimentPlan plan = read_plan(layout.plan());
+  FoldResult r = result_of_task(plan, 0);
+  r.fingerprint.test_rows = "0000000000000000";  // the fold's test rows of another split
+  write_fold_result(layout.result(r.config_id, r.outer_fold, r.inner_fold), r);
+  const FoldResult current = result_of_task(plan, 1);
+  write_fold_result(layout.result(current.config_id, current.outer_fold, current.inner_fold), current);
+
+  const PlanSummary s = plan_experiment(PlanOptions{spec, dir / "exp", true});
+  CHECK(s.results_present == 1);
+  CHECK(s.results_stale == 1);
 }

@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include "common/fold_result.hpp"
+#include "orchestrator/slurm/experiment_status.hpp"
 #include "orchestrator/slurm/job_states.hpp"
+#include "tests/support/test_experiment.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace gridfold;
 
@@ -41,4 +45,22 @@ TEST_CASE("sacct states map to gridfold's element states", "[status]") {
 TEST_CASE("an unreadable SLURM line is reported with the line", "[status]") {
   CHECK_THROWS_WITH(parse_sacct("7_x|COMPLETED|0:0\n"), Catch::Contains("'7_x|COMPLETED|0:0'"));
   CHECK_THROWS_WITH(parse_sacct("justoneword\n"), Catch::Contains("unexpected line"));
+}
+
+TEST_CASE("status counts tasks with only stale results apart from done ones", "[status]") {
+  gridfold::testing::TempDir dir;
+  const gridfold::testing::TestExperiment e(dir / "exp",
+                                            "name: s\ndata: {path: d.csv, targets: [y]}\n"
+                                            "resampling: {outer: {kfold: {k: 3}}}\n",
+                                            12);
+  e.write_all_results();
+  FoldResult stale = e.result(2);
+  stale.fingerprint.data_checksum = "0123456789abcdef";  // trained on another version of the data
+  write_fold_result(e.layout().result(stale.config_id, stale.outer_fold, stale.inner_fold), stale);
+
+  const ExperimentStatus s = collect_status(e.layout(), SlurmClient{});  // not submitted: SLURM is not asked
+  CHECK(s.tasks_total == 3);
+  CHECK(s.tasks_done == 2);
+  CHECK(s.tasks_stale == 1);
+  CHECK_THAT(render_line(s), Catch::Contains("tasks 2/3 done, 1 stale"));
 }

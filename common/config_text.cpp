@@ -1,0 +1,120 @@
+#include "common/config_text.hpp"
+
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "common/checksum.hpp"
+#include "common/dataset.hpp"
+#include "common/file_bytes.hpp"
+
+namespace gridfold {
+namespace {
+
+// Shortest text that reads back as the same double, so 0.001 and 1e-3 agree.
+std::string number(double v) { return fmt::format("{}", v); }
+std::string flag(bool v) { return v ? "true" : "false"; }
+
+std::string file_checksum(const std::filesystem::path& file, const std::string& what) {
+  std::vector<std::byte> bytes;
+  try {
+    if (!read_file_bytes(file, bytes)) {
+      throw DataError(fmt::format("{}: {} does not exist", file.string(), what));
+    }
+  } catch (const DataError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw DataError(fmt::format("{} ({})", e.what(), what));
+  }
+  return checksum_hex(xxh64(bytes));
+}
+
+class Lines {
+ public:
+  template <typename T>
+  void add(const std::string& key, const T& value) {
+    text_ += fmt::format("{}={}\n", key, value);
+  }
+  std::string take() { return std::move(text_); }
+
+ private:
+  std::string text_;
+};
+
+}  // namespace
+
+std::string canonical_config(const ExperimentSpec& spec) {
+  Lines out;
+  const DataSpec& d = spec.data;
+  out.add("data.format", to_string(d.format));
+  out.add("data.sequence_column", d.sequence_column);
+  out.add("data.feature_columns", fmt::format("[{}]", fmt::join(d.feature_columns, ", ")));
+  out.add("data.id_column", d.id_column);
+  out.add("data.alphabet", to_string(d.alphabet));
+  for (std::size_t i = 0; i < d.targets.size(); ++i) {
+    const TargetSpec& t = d.targets[i];
+    out.add(fmt::format("data.targets[{}]", i),
+            fmt::format("{{name: {}, task: {}, classes: [{}], pos_weight: {}, weight: {}, tolerance: {}}}", t.name,
+                        to_string(t.task), fmt::join(t.classes, ", "), number(t.pos_weight), number(t.weight),
+                        t.tolerance));
+  }
+  out.add("data.standardize_targets", flag(d.standardize_targets));
+
+  const ModelSpec& m = spec.model;
+  out.add("model.family", to_string(m.family));
+  out.add("model.filters", fmt::format("[{}]", fmt::join(m.filters, ", ")));
+  out.add("model.kernel_size", m.kernel_size);
+  out.add("model.dilation", m.dilation);
+  out.add("model.dilation_growth", flag(m.dilation_growth));
+  out.add("model.batch_norm", flag(m.batch_norm));
+  out.add("model.block_pooling", to_string(m.block_pooling));
+  out.add("model.pool_size", m.pool_size);
+  out.add("model.global_pooling", to_string(m.global_pooling));
+  out.add("model.dense", fmt::format("[{}]", fmt::join(m.dense, ", ")));
+  out.add("model.dropout", number(m.dropout));
+  out.add("model.hidden_size", m.hidden_size);
+  out.add("model.lstm_layers", m.lstm_layers);
+  out.add("model.bidirectional", flag(m.bidirectional));
+  if (!m.script_path.empty()) out.add("model.script_checksum", file_checksum(m.script_path, "the TorchScript model"));
+
+  const TrainingSpec& t = spec.training;
+  out.add("training.epochs", t.epochs);
+  out.add("training.batch_size", t.batch_size);
+  out.add("training.optimizer", to_string(t.optimizer));
+  out.add("training.lr", number(t.lr));
+  out.add("training.weight_decay", number(t.weight_decay));
+  out.add("training.momentum", number(t.momentum));
+  out.add("training.patience", t.patience);
+  out.add("training.validation_fraction", number(t.validation_fraction));
+  out.add("training.eval_every", t.eval_every);
+  out.add("training.eval_max_samples", t.eval_max_samples);
+  out.add("training.checkpoint_every", t.checkpoint_every);
+  out.add("training.seed", t.seed);
+  out.add("training.crop_length", t.crop_length);
+  out.add("training.reverse_complement", number(t.reverse_complement));
+  out.add("training.balanced_sampling", flag(t.balanced_sampling));
+  return out.take();
+}
+
+std::string canonical_resampling(const ResamplingSpec& r) {
+  auto scheme = [](const FoldScheme& s) {
+    return s.kind == FoldScheme::Kind::kfold
+               ? fmt::format("{{kfold: {{k: {}}}}}", s.k)
+               : fmt::format("{{repeated_holdout: {{n: {}, test_fraction: {}}}}}", s.n, number(s.test_fraction));
+  };
+  Lines out;
+  out.add("resampling.outer", scheme(r.outer));
+  out.add("resampling.inner", r.inner ? scheme(*r.inner) : std::string("none"));
+  out.add("resampling.stratify_by", r.stratify_by);
+  out.add("resampling.group_by", r.group_by);
+  out.add("resampling.seed", r.seed);
+  return out.take();
+}
+
+std::string data_checksum(const DataSpec& data) {
+  std::string sum = file_checksum(data.path, "the data file");
+  if (!data.labels.empty()) sum += "+" + file_checksum(data.labels, "the label table");
+  return sum;
+}
+
+}  // namespace gridfold
