@@ -35,8 +35,8 @@ class ArchiveError : public BadInputError {
 };
 
 struct ArchiveMember {
-  std::string name;            // relative path, '/'-separated
-  std::uint64_t offset = 0;    // of the member's data in the uncompressed tar stream
+  std::string name;          // relative path, '/'-separated
+  std::uint64_t offset = 0;  // of the member's data in the uncompressed tar stream
   std::uint64_t size = 0;
   std::uint64_t checksum = 0;  // XXH64 (seed 0) of the data
   bool operator==(const ArchiveMember&) const = default;

@@ -97,8 +97,8 @@ std::vector<CatalogedArchive> list_archives(const fs::path& dir, const std::stri
   return archives;
 }
 
-CommittedArchive commit_archive(const fs::path& temporary_archive, const fs::path& temporary_index,
-                                const fs::path& dir, const std::string& experiment_id, std::uint64_t first_sequence,
+CommittedArchive commit_archive(const fs::path& temporary_archive, const fs::path& temporary_index, const fs::path& dir,
+                                const std::string& experiment_id, std::uint64_t first_sequence,
                                 Compression compression) {
   for (std::uint64_t sequence = first_sequence;; ++sequence) {
     const fs::path archive = dir / archive_file_name(experiment_id, sequence, compression);
@@ -107,8 +107,10 @@ CommittedArchive commit_archive(const fs::path& temporary_archive, const fs::pat
     if (!rename_exclusive(temporary_archive, archive)) continue;  // another pack claimed it
     if (!rename_exclusive(temporary_index, index_path_for(archive))) {
       fs::rename(archive, temporary_archive);  // ours, claimed a moment ago: give the number back
-      throw IoError(fmt::format("{} appeared while {} was being committed; nothing was committed, every original "
-                                "is kept", index_path_for(archive).string(), archive.filename().string()));
+      throw IoError(
+          fmt::format("{} appeared while {} was being committed; nothing was committed, every original "
+                      "is kept",
+                      index_path_for(archive).string(), archive.filename().string()));
     }
     fsync_path(dir);
     return {archive, sequence};

@@ -85,10 +85,14 @@ class IndexParser {
       const auto fields = split_tabs(line);
       const std::string_view kind = fields[0];
       if (kind == "compression" && fields.size() == 2) {
-        if (fields[1] == "zstd") index.compression = Compression::zstd;
-        else if (fields[1] == "gzip") index.compression = Compression::gzip;
-        else if (fields[1] == "none") index.compression = Compression::none;
-        else fail(fmt::format("unknown compression '{}'", fields[1]));
+        if (fields[1] == "zstd")
+          index.compression = Compression::zstd;
+        else if (fields[1] == "gzip")
+          index.compression = Compression::gzip;
+        else if (fields[1] == "none")
+          index.compression = Compression::none;
+        else
+          fail(fmt::format("unknown compression '{}'", fields[1]));
       } else if (kind == "frame" && fields.size() == 5) {
         add_frame(index, {number(fields[1]), number(fields[2]), number(fields[3]), number(fields[4])});
       } else if (kind == "member" && fields.size() == 5) {
@@ -146,7 +150,8 @@ class IndexParser {
       ++frame_cursor_;
     }
     if (frame_cursor_ == index.frames.size() ||
-        end_of(m.offset, m.size, fmt::format("member {}", m.name)) > index.frames[frame_cursor_].offset + index.frames[frame_cursor_].size) {
+        end_of(m.offset, m.size, fmt::format("member {}", m.name)) >
+            index.frames[frame_cursor_].offset + index.frames[frame_cursor_].size) {
       fail(fmt::format("member {} does not lie inside one frame", m.name));
     }
     index.members.push_back(std::move(m));
@@ -169,14 +174,19 @@ fs::path index_path_for(const fs::path& archive) {
 
 std::string archive_extension(Compression compression) {
   switch (compression) {
-    case Compression::zstd: return ".tar.zst";
-    case Compression::gzip: return ".tar.gz";
-    case Compression::none: return ".tar";
+    case Compression::zstd:
+      return ".tar.zst";
+    case Compression::gzip:
+      return ".tar.gz";
+    case Compression::none:
+      return ".tar";
   }
   throw std::logic_error("unknown compression");
 }
 
-bool is_safe_member_name(std::string_view name) { return unsafe_name_reason(name) == nullptr; }
+bool is_safe_member_name(std::string_view name) {
+  return unsafe_name_reason(name) == nullptr;
+}
 
 void check_member_name(std::string_view name) {
   if (const char* reason = unsafe_name_reason(name)) {

@@ -81,8 +81,8 @@ void read_frame(const ArchiveFile& file, const ArchiveIndex& index, std::size_t 
 void check_file_size(const ArchiveFile& file, const ArchiveIndex& index) {
   const std::uint64_t expected = archive_file_size(index);
   if (file.size() != expected) {
-    throw ArchiveError(fmt::format("archive {} holds {} bytes, its index describes {}", file.path().string(),
-                                   file.size(), expected));
+    throw ArchiveError(
+        fmt::format("archive {} holds {} bytes, its index describes {}", file.path().string(), file.size(), expected));
   }
 }
 
@@ -268,8 +268,8 @@ class TarStream {
   [[noreturn]] void fail(const std::string& what) const {
     if (error_) std::rethrow_exception(error_);
     const char* reason = archive_error_string(tar_.get());
-    throw ArchiveError(fmt::format("archive {}: {}{}", file_.path().string(), what,
-                                   reason ? fmt::format(" ({})", reason) : ""));
+    throw ArchiveError(
+        fmt::format("archive {}: {}{}", file_.path().string(), what, reason ? fmt::format(" ({})", reason) : ""));
   }
 
   const ArchiveFile& file_;
@@ -303,7 +303,8 @@ void read_archive(const fs::path& archive, const ArchiveIndex& index, const Memb
     while (frame < index.frames.size() && index.frames[frame].offset + index.frames[frame].size <= member.offset) {
       ++frame;
     }
-    if (frame == index.frames.size()) throw ArchiveError(fmt::format("member {} lies past the last frame", member.name));
+    if (frame == index.frames.size())
+      throw ArchiveError(fmt::format("member {} lies past the last frame", member.name));
     visit(member, stream.next(member, frame));
     stream.skip_data();
   }

@@ -222,7 +222,9 @@ void ArchiveWriter::add(std::string name, std::span<const std::byte> data, std::
   w.write_frames(w.max_in_flight());
 }
 
-std::uint64_t ArchiveWriter::stored_bytes() const { return impl_->stored_written; }
+std::uint64_t ArchiveWriter::stored_bytes() const {
+  return impl_->stored_written;
+}
 
 ArchiveIndex ArchiveWriter::finish() {
   Impl& w = *impl_;

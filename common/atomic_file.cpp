@@ -23,8 +23,7 @@ std::string host_name() {
 }  // namespace
 
 fs::path temporary_path_for(const fs::path& final_path) {
-  return final_path.parent_path() /
-         fmt::format(".tmp-{}.{}.{}", final_path.filename().string(), host_name(), getpid());
+  return final_path.parent_path() / fmt::format(".tmp-{}.{}.{}", final_path.filename().string(), host_name(), getpid());
 }
 
 void fsync_path(const fs::path& path) {

@@ -34,16 +34,18 @@ MetricValues boundary_scores(const BoundaryCounts& c) {
 
 BoundaryTally::BoundaryTally(std::size_t classes, std::size_t tolerance, std::size_t bin_width)
     : tolerance_(tolerance), bin_width_(bin_width) {
-  if (classes < 2) throw std::invalid_argument(fmt::format("boundary classes need a background and a boundary class, got {}", classes));
+  if (classes < 2)
+    throw std::invalid_argument(
+        fmt::format("boundary classes need a background and a boundary class, got {}", classes));
   if (bin_width == 0) throw std::invalid_argument("bins of boundary counts need a width of at least one position");
   counts_.resize(classes - 1);
 }
 
 void BoundaryTally::add(const PositionLabels& labels) {
   if (labels.truth.size() != labels.rows() * labels.width || labels.prediction.size() != labels.truth.size()) {
-    throw std::invalid_argument(fmt::format("per-position labels of '{}': {} true and {} predicted values for {} rows x {} positions",
-                                            labels.target, labels.truth.size(), labels.prediction.size(),
-                                            labels.rows(), labels.width));
+    throw std::invalid_argument(
+        fmt::format("per-position labels of '{}': {} true and {} predicted values for {} rows x {} positions",
+                    labels.target, labels.truth.size(), labels.prediction.size(), labels.rows(), labels.width));
   }
   const std::size_t classes = counts_.size() + 1;
   const std::size_t bins = (labels.width + bin_width_ - 1) / bin_width_;
@@ -58,9 +60,10 @@ void BoundaryTally::add(const PositionLabels& labels) {
     for (std::size_t i = 0; i < length; ++i) {
       if (t[i] == kNoLabel) continue;
       if (t[i] >= classes || (p[i] >= classes && p[i] != kNoLabel)) {
-        throw std::invalid_argument(fmt::format("per-position labels of '{}': class {} at row {} position {}; "
-                                                "the target has {} classes",
-                                                labels.target, t[i] >= classes ? t[i] : p[i], row, i, classes));
+        throw std::invalid_argument(
+            fmt::format("per-position labels of '{}': class {} at row {} position {}; "
+                        "the target has {} classes",
+                        labels.target, t[i] >= classes ? t[i] : p[i], row, i, classes));
       }
       for (auto& per_class : counts_) ++per_class[i / bin_width_].positions;
     }

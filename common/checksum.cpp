@@ -84,6 +84,8 @@ std::uint64_t xxh64(std::span<const std::byte> data, std::uint64_t seed) {
   return h;
 }
 
-std::string checksum_hex(std::uint64_t checksum) { return fmt::format("{:016x}", checksum); }
+std::string checksum_hex(std::uint64_t checksum) {
+  return fmt::format("{:016x}", checksum);
+}
 
 }  // namespace gridfold

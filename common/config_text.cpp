@@ -12,8 +12,12 @@ namespace gridfold {
 namespace {
 
 // Shortest text that reads back as the same double, so 0.001 and 1e-3 agree.
-std::string number(double v) { return fmt::format("{}", v); }
-std::string flag(bool v) { return v ? "true" : "false"; }
+std::string number(double v) {
+  return fmt::format("{}", v);
+}
+std::string flag(bool v) {
+  return v ? "true" : "false";
+}
 
 std::string file_checksum(const std::filesystem::path& file, const std::string& what) {
   std::vector<std::byte> bytes;

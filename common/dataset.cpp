@@ -71,9 +71,9 @@ float parse_binary(std::string_view cell, const CellPlace& place) {
   if (equals_ignoring_case(cell, "false")) return 0.0f;
   // Numbers, not just "0" and "1": pandas writes a 0/1 column holding missing values as 0.0/1.0.
   if (const auto value = parse_float(cell); value && (*value == 0.0f || *value == 1.0f)) return *value;
-  throw DataError(fmt::format(
-      "{}: '{}' is not a binary label (valid: 0, 1, true, false; empty, NA or NaN mark a missing value)",
-      place.str(), cell));
+  throw DataError(
+      fmt::format("{}: '{}' is not a binary label (valid: 0, 1, true, false; empty, NA or NaN mark a missing value)",
+                  place.str(), cell));
 }
 
 // --- samples and their rows ---------------------------------------------------------------
@@ -141,8 +141,8 @@ std::vector<float> parse_multiclass(const SampleRows& rows, const TargetSpec& ta
     const auto found = index_of_label.find(cells[sample]);
     if (found == index_of_label.end()) {
       const CellPlace place{rows.table, rows.row_of_sample[sample], target.name};
-      throw DataError(fmt::format("{}: '{}' is not one of the classes (valid: {})", place.str(),
-                                  cells[sample], fmt::join(classes, ", ")));
+      throw DataError(fmt::format("{}: '{}' is not one of the classes (valid: {})", place.str(), cells[sample],
+                                  fmt::join(classes, ", ")));
     }
     values[sample] = found->second;
   }
@@ -163,13 +163,14 @@ std::vector<std::string> parse_position_labels(const SampleRows& rows, const Tar
     const CellPlace place{rows.table, rows.row_of_sample[sample], target.name};
     if (const auto letter = std::find_if(cell.begin(), cell.end(), [](char c) { return c < '0' || c > '9'; });
         letter != cell.end()) {
-      throw DataError(fmt::format("{}: character '{}' at position {} is not a digit (per-position labels "
-                                  "hold one class digit per sequence letter)",
-                                  place.str(), *letter, letter - cell.begin() + 1));
+      throw DataError(
+          fmt::format("{}: character '{}' at position {} is not a digit (per-position labels "
+                      "hold one class digit per sequence letter)",
+                      place.str(), *letter, letter - cell.begin() + 1));
     }
     if (cell.size() != sequences[sample].size()) {
-      throw DataError(fmt::format("{}: the label has {} positions but the sequence has {} letters",
-                                  place.str(), cell.size(), sequences[sample].size()));
+      throw DataError(fmt::format("{}: the label has {} positions but the sequence has {} letters", place.str(),
+                                  cell.size(), sequences[sample].size()));
     }
     labels[sample] = std::string(cell);
   }
@@ -199,8 +200,8 @@ void load_targets(const std::vector<TargetSpec>& targets, const SampleRows& rows
   }
 }
 
-void load_features(const std::vector<std::string>& names, const SampleRows& rows,
-                   const std::vector<std::string>& ids, Dataset& dataset) {
+void load_features(const std::vector<std::string>& names, const SampleRows& rows, const std::vector<std::string>& ids,
+                   Dataset& dataset) {
   dataset.feature_count = names.size();
   dataset.features.resize(rows.row_of_sample.size() * names.size());
   for (std::size_t feature = 0; feature < names.size(); ++feature) {
@@ -214,8 +215,8 @@ void load_features(const std::vector<std::string>& names, const SampleRows& rows
       const CellPlace place{rows.table, row, names[feature]};
       const auto value = parse_float(cells[sample]);
       if (!value) {
-        throw DataError(fmt::format("{}: '{}' is not a number (feature values cannot be missing)",
-                                    place.str(), cells[sample]));
+        throw DataError(
+            fmt::format("{}: '{}' is not a number (feature values cannot be missing)", place.str(), cells[sample]));
       }
       dataset.features[sample * names.size() + feature] = *value;
     }
@@ -240,9 +241,8 @@ std::string checked_sequence(std::string_view raw, Alphabet alphabet, const auto
     char& letter = sequence[position];
     if (letter >= 'a' && letter <= 'z') letter = static_cast<char>(letter - 'a' + 'A');
     if (!is_valid_letter(letter, alphabet)) {
-      throw DataError(fmt::format("{}: letter '{}' at position {} is not valid for alphabet {} (valid: {})",
-                                  place(), letter, position + 1, to_string(alphabet),
-                                  describe_valid_letters(alphabet)));
+      throw DataError(fmt::format("{}: letter '{}' at position {} is not valid for alphabet {} (valid: {})", place(),
+                                  letter, position + 1, to_string(alphabet), describe_valid_letters(alphabet)));
     }
   }
   return sequence;
@@ -250,10 +250,10 @@ std::string checked_sequence(std::string_view raw, Alphabet alphabet, const auto
 
 void require_letters(const DataSpec& spec) {
   if (spec.alphabet == Alphabet::none) {
-    throw DataError(fmt::format(
-        "{}: data.alphabet is none but the data has sequences; set it to dna, rna or protein "
-        "(or leave data.sequence_column empty for feature data)",
-        spec.path.string()));
+    throw DataError(
+        fmt::format("{}: data.alphabet is none but the data has sequences; set it to dna, rna or protein "
+                    "(or leave data.sequence_column empty for feature data)",
+                    spec.path.string()));
   }
 }
 
@@ -286,8 +286,8 @@ std::vector<std::string> table_ids(const TextTable& table, const std::string& id
     if (id.empty()) throw DataError(fmt::format("{}: the id is empty", place.str()));
     const auto [first, inserted] = first_row_of_id.emplace(id, row);
     if (!inserted) {
-      throw DataError(fmt::format("{}: id '{}' was already used at line {}", place.str(), id,
-                                  table.line_of_row[first->second]));
+      throw DataError(
+          fmt::format("{}: id '{}' was already used at line {}", place.str(), id, table.line_of_row[first->second]));
     }
     ids.emplace_back(id);
   }
@@ -338,10 +338,10 @@ std::vector<std::size_t> rows_of_records(const std::vector<FastaRecord>& records
     if (const auto found = row_of_id.find(records[sample].id); found != row_of_id.end()) rows[sample] = found->second;
   }
   if (std::all_of(rows.begin(), rows.end(), [](std::size_t row) { return row == kNoRow; })) {
-    throw DataError(fmt::format(
-        "{}: no id in column '{}' matches a record of {} (first record id: '{}'); set data.id_column to "
-        "the labels column holding the FASTA ids",
-        labels.file.string(), key_name, fasta.string(), records.front().id));
+    throw DataError(
+        fmt::format("{}: no id in column '{}' matches a record of {} (first record id: '{}'); set data.id_column to "
+                    "the labels column holding the FASTA ids",
+                    labels.file.string(), key_name, fasta.string(), records.front().id));
   }
   return rows;
 }
@@ -360,9 +360,10 @@ Dataset load_fasta_dataset(const DataSpec& spec, const std::vector<std::string>&
   const bool needs_labels = !spec.targets.empty() || !spec.feature_columns.empty() || !extra_columns.empty();
   if (!needs_labels) return dataset;
   if (spec.labels.empty()) {
-    throw DataError(fmt::format("{}: FASTA data needs a labels table (data.labels) keyed by record id "
-                                "for its targets, features and columns",
-                                spec.path.string()));
+    throw DataError(
+        fmt::format("{}: FASTA data needs a labels table (data.labels) keyed by record id "
+                    "for its targets, features and columns",
+                    spec.path.string()));
   }
   const TextTable labels = read_table(spec.labels, delimiter_for(spec.labels));
   const SampleRows rows{labels, rows_of_records(records, labels, spec.id_column, spec.path)};
@@ -397,8 +398,8 @@ TextTable read_table(const std::filesystem::path& file, char delimiter) {
   cells.reserve(table.header.size());
   while (reader.next(cells, line)) {
     if (cells.size() != table.header.size()) {
-      throw DataError(fmt::format("{}:{}: the row has {} cells but the header has {} columns", file.string(),
-                                  line, cells.size(), table.header.size()));
+      throw DataError(fmt::format("{}:{}: the row has {} cells but the header has {} columns", file.string(), line,
+                                  cells.size(), table.header.size()));
     }
     table.rows.push_back(std::move(cells));
     cells.reserve(table.header.size());
@@ -421,8 +422,8 @@ std::vector<FastaRecord> read_fasta(const std::filesystem::path& file) {
     if (line.empty()) continue;
     if (line.front() != '>') {
       if (records.empty()) {
-        throw DataError(fmt::format("{}:{}: sequence text before the first '>' header line", file.string(),
-                                    line_number));
+        throw DataError(
+            fmt::format("{}:{}: sequence text before the first '>' header line", file.string(), line_number));
       }
       std::copy_if(line.begin(), line.end(), std::back_inserter(records.back().sequence),
                    [](char c) { return c != ' ' && c != '\t'; });
@@ -433,8 +434,8 @@ std::vector<FastaRecord> read_fasta(const std::filesystem::path& file) {
     if (id.empty()) throw DataError(fmt::format("{}:{}: the '>' header has no id", file.string(), line_number));
     const auto [first, inserted] = header_line_of_id.emplace(id, line_number);
     if (!inserted) {
-      throw DataError(fmt::format("{}:{}: duplicate id '{}' (first used at line {})", file.string(), line_number,
-                                  id, first->second));
+      throw DataError(fmt::format("{}:{}: duplicate id '{}' (first used at line {})", file.string(), line_number, id,
+                                  first->second));
     }
     records.push_back(FastaRecord{std::move(id), {}, line_number});
   }
@@ -444,17 +445,20 @@ std::vector<FastaRecord> read_fasta(const std::filesystem::path& file) {
 const std::vector<std::string>& Dataset::extra_column(const std::string& name) const {
   const auto found = std::find(extra_names.begin(), extra_names.end(), name);
   if (found == extra_names.end()) {
-    throw std::out_of_range(fmt::format("column '{}' was not loaded; loaded columns: {}", name,
-                                        fmt::join(extra_names, ", ")));
+    throw std::out_of_range(
+        fmt::format("column '{}' was not loaded; loaded columns: {}", name, fmt::join(extra_names, ", ")));
   }
   return extra[static_cast<std::size_t>(found - extra_names.begin())];
 }
 
 Dataset load_dataset(const DataSpec& spec, const std::vector<std::string>& extra_columns) {
   switch (spec.format) {
-    case DataFormat::csv: return load_table_dataset(spec, read_table(spec.path, ','), extra_columns);
-    case DataFormat::tsv: return load_table_dataset(spec, read_table(spec.path, '\t'), extra_columns);
-    case DataFormat::fasta: return load_fasta_dataset(spec, extra_columns);
+    case DataFormat::csv:
+      return load_table_dataset(spec, read_table(spec.path, ','), extra_columns);
+    case DataFormat::tsv:
+      return load_table_dataset(spec, read_table(spec.path, '\t'), extra_columns);
+    case DataFormat::fasta:
+      return load_fasta_dataset(spec, extra_columns);
   }
   throw DataError(fmt::format("{}: unknown data format", spec.path.string()));
 }

@@ -28,7 +28,9 @@ struct LetterCode {
 // Indexed by the letter as unsigned char; upper- and lowercase both filled in.
 using LetterTable = std::array<LetterCode, 256>;
 
-constexpr char to_lower(char letter) { return static_cast<char>(letter - 'A' + 'a'); }
+constexpr char to_lower(char letter) {
+  return static_cast<char>(letter - 'A' + 'a');
+}
 
 constexpr void set_letter(LetterTable& table, char upper, std::uint32_t channels) {
   const LetterCode code{channels, 1.0f / static_cast<float>(std::popcount(channels))};
@@ -44,9 +46,20 @@ struct NucleotideCode {
 };
 constexpr std::uint32_t kThymineOrUracil = 0b1000;
 constexpr std::array<NucleotideCode, 14> kNucleotideCodes{{
-    {'A', 0b0001}, {'C', 0b0010}, {'G', 0b0100}, {'R', 0b0101}, {'Y', 0b1010},
-    {'S', 0b0110}, {'W', 0b1001}, {'K', 0b1100}, {'M', 0b0011}, {'B', 0b1110},
-    {'D', 0b1101}, {'H', 0b1011}, {'V', 0b0111}, {'N', 0b1111},
+    {'A', 0b0001},
+    {'C', 0b0010},
+    {'G', 0b0100},
+    {'R', 0b0101},
+    {'Y', 0b1010},
+    {'S', 0b0110},
+    {'W', 0b1001},
+    {'K', 0b1100},
+    {'M', 0b0011},
+    {'B', 0b1110},
+    {'D', 0b1101},
+    {'H', 0b1011},
+    {'V', 0b0111},
+    {'N', 0b1111},
 }};
 
 constexpr LetterTable nucleotide_table(char thymine_or_uracil) {
@@ -82,10 +95,14 @@ constexpr LetterTable kNoLetters{};
 
 const LetterTable& letter_table(Alphabet alphabet) {
   switch (alphabet) {
-    case Alphabet::dna: return kDnaLetters;
-    case Alphabet::rna: return kRnaLetters;
-    case Alphabet::protein: return kProteinLetters;
-    case Alphabet::none: return kNoLetters;
+    case Alphabet::dna:
+      return kDnaLetters;
+    case Alphabet::rna:
+      return kRnaLetters;
+    case Alphabet::protein:
+      return kProteinLetters;
+    case Alphabet::none:
+      return kNoLetters;
   }
   throw std::invalid_argument("unknown alphabet");
 }
@@ -100,8 +117,7 @@ bool is_nucleotide(Alphabet alphabet) {
 
 // Complementing swaps A<->T/U and C<->G, i.e. reverses the order of the four base bits.
 constexpr std::uint32_t complement_bases(std::uint32_t bases) {
-  return ((bases & 0b0001) << 3) | ((bases & 0b0010) << 1) | ((bases & 0b0100) >> 1) |
-         ((bases & 0b1000) >> 3);
+  return ((bases & 0b0001) << 3) | ((bases & 0b0010) << 1) | ((bases & 0b0100) >> 1) | ((bases & 0b1000) >> 3);
 }
 
 constexpr char letter_of_bases(std::uint32_t bases, char thymine_or_uracil) {
@@ -140,14 +156,13 @@ void require_sequence_alphabet(Alphabet alphabet) {
 DataError invalid_letter(std::string_view sequence, std::size_t position, Alphabet alphabet,
                          std::optional<std::size_t> sequence_index = std::nullopt) {
   return DataError(fmt::format("{}letter '{}' at position {} is not valid for alphabet {} (valid: {})",
-                               sequence_index ? fmt::format("sequence {}: ", *sequence_index) : "",
-                               sequence[position], position + 1, to_string(alphabet),
-                               describe_valid_letters(alphabet)));
+                               sequence_index ? fmt::format("sequence {}: ", *sequence_index) : "", sequence[position],
+                               position + 1, to_string(alphabet), describe_valid_letters(alphabet)));
 }
 
 // one_hot without the argument checks.
-void write_one_hot(std::string_view sequence, Alphabet alphabet, std::span<float> out,
-                   std::size_t length, std::optional<std::size_t> sequence_index = std::nullopt) {
+void write_one_hot(std::string_view sequence, Alphabet alphabet, std::span<float> out, std::size_t length,
+                   std::optional<std::size_t> sequence_index = std::nullopt) {
   std::fill(out.begin(), out.end(), 0.0f);
   const LetterTable& table = letter_table(alphabet);
   for (std::size_t position = 0; position < sequence.size(); ++position) {
@@ -161,8 +176,7 @@ void write_one_hot(std::string_view sequence, Alphabet alphabet, std::span<float
 
 // Mean and population standard deviation of values[rows], NaN skipped; scale 1 without spread.
 // Two passes in double: the one-pass formula loses digits when the mean is large.
-std::pair<double, double> fit_mean_and_scale(const std::vector<float>& values,
-                                             std::span<const std::uint32_t> rows) {
+std::pair<double, double> fit_mean_and_scale(const std::vector<float>& values, std::span<const std::uint32_t> rows) {
   // Per-position targets carry no scalar values; they get the identity mapping.
   if (values.empty()) return {0.0, 1.0};
   double sum = 0.0;
@@ -188,9 +202,12 @@ std::pair<double, double> fit_mean_and_scale(const std::vector<float>& values,
 int alphabet_channels(Alphabet alphabet) {
   switch (alphabet) {
     case Alphabet::dna:
-    case Alphabet::rna: return static_cast<int>(kNucleotideChannels);
-    case Alphabet::protein: return static_cast<int>(kProteinChannels);
-    case Alphabet::none: return 0;
+    case Alphabet::rna:
+      return static_cast<int>(kNucleotideChannels);
+    case Alphabet::protein:
+      return static_cast<int>(kProteinChannels);
+    case Alphabet::none:
+      return 0;
   }
   throw std::invalid_argument("unknown alphabet");
 }
@@ -201,11 +218,14 @@ bool is_valid_letter(char letter, Alphabet alphabet) {
 
 std::string describe_valid_letters(Alphabet alphabet) {
   switch (alphabet) {
-    case Alphabet::dna: return "A C G T and IUPAC codes N R Y S W K M B D H V";
-    case Alphabet::rna: return "A C G U and IUPAC codes N R Y S W K M B D H V";
+    case Alphabet::dna:
+      return "A C G T and IUPAC codes N R Y S W K M B D H V";
+    case Alphabet::rna:
+      return "A C G U and IUPAC codes N R Y S W K M B D H V";
     case Alphabet::protein:
       return "the 20 amino acids A C D E F G H I K L M N P Q R S T V W Y and X B Z J U O";
-    case Alphabet::none: return "none: alphabet none is for feature data";
+    case Alphabet::none:
+      return "none: alphabet none is for feature data";
   }
   throw std::invalid_argument("unknown alphabet");
 }
@@ -213,22 +233,21 @@ std::string describe_valid_letters(Alphabet alphabet) {
 void one_hot(std::string_view sequence, Alphabet alphabet, std::span<float> out, std::size_t length) {
   require_sequence_alphabet(alphabet);
   if (sequence.size() > length) {
-    throw std::invalid_argument(fmt::format(
-        "sequence of length {} does not fit the encoding length {}", sequence.size(), length));
+    throw std::invalid_argument(
+        fmt::format("sequence of length {} does not fit the encoding length {}", sequence.size(), length));
   }
   const std::size_t needed = static_cast<std::size_t>(alphabet_channels(alphabet)) * length;
   if (out.size() != needed) {
-    throw std::invalid_argument(fmt::format(
-        "one-hot output holds {} values; {} channels x {} positions need {}", out.size(),
-        alphabet_channels(alphabet), length, needed));
+    throw std::invalid_argument(fmt::format("one-hot output holds {} values; {} channels x {} positions need {}",
+                                            out.size(), alphabet_channels(alphabet), length, needed));
   }
   write_one_hot(sequence, alphabet, out, length);
 }
 
 std::string reverse_complement(std::string_view sequence, Alphabet alphabet) {
   if (!is_nucleotide(alphabet)) {
-    throw std::invalid_argument(fmt::format(
-        "reverse complement needs a dna or rna alphabet, not {}", to_string(alphabet)));
+    throw std::invalid_argument(
+        fmt::format("reverse complement needs a dna or rna alphabet, not {}", to_string(alphabet)));
   }
   const ComplementTable& complements = alphabet == Alphabet::rna ? kRnaComplements : kDnaComplements;
   std::string result(sequence.size(), ' ');
@@ -240,8 +259,7 @@ std::string reverse_complement(std::string_view sequence, Alphabet alphabet) {
   return result;
 }
 
-EncodedBatch encode_sequences(const std::vector<std::string>& sequences, Alphabet alphabet,
-                              std::size_t length) {
+EncodedBatch encode_sequences(const std::vector<std::string>& sequences, Alphabet alphabet, std::size_t length) {
   require_sequence_alphabet(alphabet);
   EncodedBatch batch;
   batch.count = sequences.size();
@@ -256,9 +274,8 @@ EncodedBatch encode_sequences(const std::vector<std::string>& sequences, Alphabe
   for (std::size_t index = 0; index < sequences.size(); ++index) {
     const std::string& sequence = sequences[index];
     if (sequence.size() > batch.length) {
-      throw std::invalid_argument(
-          fmt::format("sequence {} has length {}, longer than the encoding length {}", index,
-                      sequence.size(), batch.length));
+      throw std::invalid_argument(fmt::format("sequence {} has length {}, longer than the encoding length {}", index,
+                                              sequence.size(), batch.length));
     }
     const std::span<float> block(batch.values.data() + index * stride, stride);
     write_one_hot(sequence, alphabet, block, batch.length, index);
@@ -267,8 +284,7 @@ EncodedBatch encode_sequences(const std::vector<std::string>& sequences, Alphabe
   return batch;
 }
 
-Standardizer Standardizer::fit(const std::vector<std::vector<float>>& targets,
-                               std::span<const std::uint32_t> rows) {
+Standardizer Standardizer::fit(const std::vector<std::vector<float>>& targets, std::span<const std::uint32_t> rows) {
   Standardizer standardizer;
   for (const auto& values : targets) {
     const auto [mean, scale] = fit_mean_and_scale(values, rows);

@@ -36,15 +36,13 @@ struct EncodedBatch {
   std::vector<float> values;
   std::vector<std::int32_t> lengths;
 };
-EncodedBatch encode_sequences(const std::vector<std::string>& sequences, Alphabet alphabet,
-                              std::size_t length = 0);
+EncodedBatch encode_sequences(const std::vector<std::string>& sequences, Alphabet alphabet, std::size_t length = 0);
 
 // Per-target standardisation fitted on the training part of a fold only (missing values
 // ignored); predictions are mapped back with inverse().
 struct Standardizer {
   std::vector<double> mean, scale;  // scale 1 where a target has no spread
-  static Standardizer fit(const std::vector<std::vector<float>>& targets,
-                          std::span<const std::uint32_t> rows);
+  static Standardizer fit(const std::vector<std::vector<float>>& targets, std::span<const std::uint32_t> rows);
   float transform(std::size_t target, float value) const;
   float inverse(std::size_t target, float value) const;
 };

@@ -25,8 +25,8 @@ bool rename_exclusive(const std::filesystem::path& from, const std::filesystem::
     throw IoError(fmt::format("cannot link {} to {}: {}", from.string(), to.string(), std::strerror(errno)));
   }
   if (::unlink(from.c_str()) != 0 && errno != ENOENT) {
-    throw IoError(fmt::format("cannot remove {} after linking it to {}: {}", from.string(), to.string(),
-                              std::strerror(errno)));
+    throw IoError(
+        fmt::format("cannot remove {} after linking it to {}: {}", from.string(), to.string(), std::strerror(errno)));
   }
   return true;
 }

@@ -14,8 +14,8 @@ namespace {
 // HDF5 would read a '/' in a group name as a path separator.
 void check_target_name(const std::string& name) {
   if (name.empty() || name.find('/') != std::string::npos || name == "." || name == "..") {
-    throw BadInputError(fmt::format(
-        "target name '{}' cannot name an HDF5 group; rename the column (no '/', not empty)", name));
+    throw BadInputError(
+        fmt::format("target name '{}' cannot name an HDF5 group; rename the column (no '/', not empty)", name));
   }
 }
 
@@ -23,10 +23,10 @@ void write_position_labels(const h5::Node& parent, const PositionLabels& labels)
   check_target_name(labels.target);
   const std::size_t cells = labels.rows() * labels.width;
   if (labels.truth.size() != cells || labels.prediction.size() != cells) {
-    throw InternalError(fmt::format("per-position labels of '{}' hold {} true and {} predicted classes, expected {} "
-                                "rows x {} positions",
-                                labels.target, labels.truth.size(), labels.prediction.size(), labels.rows(),
-                                labels.width));
+    throw InternalError(
+        fmt::format("per-position labels of '{}' hold {} true and {} predicted classes, expected {} "
+                    "rows x {} positions",
+                    labels.target, labels.truth.size(), labels.prediction.size(), labels.rows(), labels.width));
   }
   const h5::Node group = parent.create_group(labels.target);
   group.set_attr("tolerance", labels.tolerance);
@@ -58,10 +58,10 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   const std::size_t targets = r.target_names.size();
   const std::size_t rows = r.sample_index.size();
   if (r.truth.size() != rows * targets || r.prediction.size() != rows * targets) {
-    throw InternalError(fmt::format(
-        "fold result {} outer {} inner {}: predictions hold {} truth and {} predicted values, "
-        "expected {} samples x {} targets",
-        r.config_id, r.outer_fold, r.inner_fold, r.truth.size(), r.prediction.size(), rows, targets));
+    throw InternalError(
+        fmt::format("fold result {} outer {} inner {}: predictions hold {} truth and {} predicted values, "
+                    "expected {} samples x {} targets",
+                    r.config_id, r.outer_fold, r.inner_fold, r.truth.size(), r.prediction.size(), rows, targets));
   }
 
   file.set_attr("schema_version", kFoldResultSchemaVersion);
@@ -135,13 +135,12 @@ void write_contents(const h5::File& file, const FoldResult& r) {
 
 FoldResult read_contents(const h5::File& file) {
   if (!file.has_attr("complete") || file.attr_int("complete") != 1) {
-    throw h5::Error(fmt::format("{} is an incomplete fold result (no completion marker); rerun its task",
-                                file.path()));
+    throw h5::Error(fmt::format("{} is an incomplete fold result (no completion marker); rerun its task", file.path()));
   }
   const std::int64_t version = file.attr_int("schema_version");
   if (version < kOldestFoldResultSchemaVersion || version > kFoldResultSchemaVersion) {
-    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads versions {} to {}",
-                                file.path(), version, kOldestFoldResultSchemaVersion, kFoldResultSchemaVersion));
+    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads versions {} to {}", file.path(),
+                                version, kOldestFoldResultSchemaVersion, kFoldResultSchemaVersion));
   }
 
   FoldResult r;

@@ -22,7 +22,7 @@ struct Provenance {
   std::string gridfold_version;
   std::string torch_version;
   std::string slurm_job_id, slurm_array_job_id, slurm_array_task_id;  // empty outside SLURM
-  std::string slurm_node;  // SLURMD_NODENAME: nodes can share a host name
+  std::string slurm_node;                                             // SLURMD_NODENAME: nodes can share a host name
   int mpi_rank = 0, mpi_size = 1;
   std::string started_at, finished_at;  // ISO 8601 UTC
 };

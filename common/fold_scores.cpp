@@ -20,8 +20,12 @@ class ImageOpener {
   ImageOpener() {
     h5::silence_library_errors();
     fapl_ = h5::Handle(H5Pcreate(H5P_FILE_ACCESS), H5Pclose);
-    H5FD_file_image_callbacks_t callbacks{&ImageOpener::allocate, &ImageOpener::copy,    &ImageOpener::reallocate,
-                                          &ImageOpener::release,  &ImageOpener::share,   &ImageOpener::unshare,
+    H5FD_file_image_callbacks_t callbacks{&ImageOpener::allocate,
+                                          &ImageOpener::copy,
+                                          &ImageOpener::reallocate,
+                                          &ImageOpener::release,
+                                          &ImageOpener::share,
+                                          &ImageOpener::unshare,
                                           this};
     if (fapl_.id() < 0 || H5Pset_fapl_core(fapl_.id(), 1 << 16, 0) < 0 ||
         H5Pset_file_image_callbacks(fapl_.id(), &callbacks) < 0) {
@@ -67,8 +71,8 @@ FoldScores read_fold_scores_image(const void* data, std::size_t size, const std:
   }
   const std::int64_t version = file.attr_int("schema_version");
   if (version < kOldestFoldResultSchemaVersion || version > kFoldResultSchemaVersion) {
-    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads versions {} to {}", name,
-                                version, kOldestFoldResultSchemaVersion, kFoldResultSchemaVersion));
+    throw h5::Error(fmt::format("{} has result schema version {}, this gridfold reads versions {} to {}", name, version,
+                                kOldestFoldResultSchemaVersion, kFoldResultSchemaVersion));
   }
   FoldScores s;
   s.config_id = file.attr_string("config_id");

@@ -17,7 +17,7 @@ struct FoldScores {
   std::string config_id;
   int outer_fold = 0;
   int inner_fold = -1;
-  std::string fingerprint;  // ResultFingerprint::digest; empty before result schema version 4
+  std::string fingerprint;                      // ResultFingerprint::digest; empty before result schema version 4
   std::map<std::string, MetricValues> metrics;  // target -> metric -> value (test set)
 };
 

@@ -63,9 +63,10 @@ std::vector<Config> expand_grid(const SpecDocument& doc) {
       std::string canonical = canonical_config(doc.resolve(params));
       Config c{config_id(canonical), std::move(params), std::move(canonical)};
       if (!ids.insert(c.id).second) {
-        throw SpecError(fmt::format("{}: grid: two configurations train the same thing (config id {}); "
-                                    "remove the duplicate value",
-                                    doc.base().source.string(), c.id));
+        throw SpecError(
+            fmt::format("{}: grid: two configurations train the same thing (config id {}); "
+                        "remove the duplicate value",
+                        doc.base().source.string(), c.id));
       }
       configs.push_back(std::move(c));
     }

@@ -13,7 +13,7 @@
 namespace gridfold {
 
 struct Config {
-  std::string id;  // 16 hex digits, config_id(canonical)
+  std::string id;          // 16 hex digits, config_id(canonical)
   ParamAssignment params;  // the grid's values
   std::string canonical;   // canonical_config of the spec with `params` applied
 };

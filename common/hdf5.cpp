@@ -30,8 +30,12 @@ void check_status(herr_t status, const std::string& what, Failure failure = Fail
   if (status < 0) fail(failure, what);
 }
 
-hid_t check_write(hid_t id, const std::string& what) { return check(id, what, Failure::write); }
-void check_write_status(herr_t status, const std::string& what) { check_status(status, what, Failure::write); }
+hid_t check_write(hid_t id, const std::string& what) {
+  return check(id, what, Failure::write);
+}
+void check_write_status(herr_t status, const std::string& what) {
+  check_status(status, what, Failure::write);
+}
 
 // The innermost entries say what went wrong ("unable to lock file, errno = 11, ..."); the
 // outer ones only repeat that the API call failed.
@@ -43,8 +47,7 @@ std::string message_text(hid_t message) {
   return H5Eget_msg(message, &type, text, sizeof text) < 0 ? std::string("?") : std::string(text);
 }
 
-std::optional<bool> parse_switch(const char* variable, std::string value, bool best_effort_allowed,
-                                 bool& best_effort) {
+std::optional<bool> parse_switch(const char* variable, std::string value, bool best_effort_allowed, bool& best_effort) {
   for (char& c : value) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (value == "true" || value == "1") return true;
   if (value == "false" || value == "0") return false;
@@ -58,8 +61,8 @@ std::optional<bool> parse_switch(const char* variable, std::string value, bool b
 
 // The setting the environment gives, if any.
 std::optional<FileLocking> environment_file_locking() {
-  for (const auto& [variable, hdf5_own] : {std::pair{"HDF5_USE_FILE_LOCKING", true},
-                                           std::pair{"GRIDFOLD_HDF5_FILE_LOCKING", false}}) {
+  for (const auto& [variable, hdf5_own] :
+       {std::pair{"HDF5_USE_FILE_LOCKING", true}, std::pair{"GRIDFOLD_HDF5_FILE_LOCKING", false}}) {
     const char* value = std::getenv(variable);
     if (value == nullptr || *value == '\0') continue;
     bool best_effort = false;
@@ -74,14 +77,38 @@ std::optional<bool> spec_locking;  // guarded by locking_mutex
 
 template <typename T>
 hid_t native_type();
-template <> hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
-template <> hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
-template <> hid_t native_type<std::int64_t>() { return H5T_NATIVE_INT64; }
-template <> hid_t native_type<std::uint64_t>() { return H5T_NATIVE_UINT64; }
-template <> hid_t native_type<std::uint32_t>() { return H5T_NATIVE_UINT32; }
-template <> hid_t native_type<std::int32_t>() { return H5T_NATIVE_INT32; }
-template <> hid_t native_type<std::int16_t>() { return H5T_NATIVE_INT16; }
-template <> hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+template <>
+hid_t native_type<double>() {
+  return H5T_NATIVE_DOUBLE;
+}
+template <>
+hid_t native_type<float>() {
+  return H5T_NATIVE_FLOAT;
+}
+template <>
+hid_t native_type<std::int64_t>() {
+  return H5T_NATIVE_INT64;
+}
+template <>
+hid_t native_type<std::uint64_t>() {
+  return H5T_NATIVE_UINT64;
+}
+template <>
+hid_t native_type<std::uint32_t>() {
+  return H5T_NATIVE_UINT32;
+}
+template <>
+hid_t native_type<std::int32_t>() {
+  return H5T_NATIVE_INT32;
+}
+template <>
+hid_t native_type<std::int16_t>() {
+  return H5T_NATIVE_INT16;
+}
+template <>
+hid_t native_type<std::uint8_t>() {
+  return H5T_NATIVE_UINT8;
+}
 
 Handle string_type() {
   Handle t(check_write(H5Tcopy(H5T_C_S1), "cannot create string type"), H5Tclose);
@@ -92,7 +119,7 @@ Handle string_type() {
 
 Handle simple_space(const std::vector<hsize_t>& dims) {
   return Handle(check_write(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr),
-                      "cannot create dataspace"),
+                            "cannot create dataspace"),
                 H5Sclose);
 }
 
@@ -114,19 +141,18 @@ Handle dataset_creation(const std::vector<hsize_t>& dims) {
 }
 
 template <typename T>
-void write_numbers(const Node& node, const std::string& name, const T* data,
-                   const std::vector<hsize_t>& dims) {
+void write_numbers(const Node& node, const std::string& name, const T* data, const std::vector<hsize_t>& dims) {
   Handle space = simple_space(dims);
   Handle plist = dataset_creation(dims);
-  Handle ds(check_write(H5Dcreate2(node.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT,
-                             plist.id(), H5P_DEFAULT),
-                  fmt::format("cannot create dataset {}/{}", node.path(), name)),
+  Handle ds(check_write(H5Dcreate2(node.id(), name.c_str(), native_type<T>(), space.id(), H5P_DEFAULT, plist.id(),
+                                   H5P_DEFAULT),
+                        fmt::format("cannot create dataset {}/{}", node.path(), name)),
             H5Dclose);
   hsize_t total = 1;
   for (hsize_t d : dims) total *= d;
   if (total > 0) {
     check_write_status(H5Dwrite(ds.id(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data),
-                 fmt::format("cannot write dataset {}/{}", node.path(), name));
+                       fmt::format("cannot write dataset {}/{}", node.path(), name));
   }
 }
 
@@ -138,12 +164,12 @@ void write_strings(const Node& node, const std::string& name, const std::vector<
   Handle type = string_type();
   Handle space = simple_space(dims);
   Handle ds(check_write(H5Dcreate2(node.id(), name.c_str(), type.id(), space.id(), H5P_DEFAULT, H5P_DEFAULT,
-                             H5P_DEFAULT),
-                  fmt::format("cannot create dataset {}/{}", node.path(), name)),
+                                   H5P_DEFAULT),
+                        fmt::format("cannot create dataset {}/{}", node.path(), name)),
             H5Dclose);
   if (!v.empty()) {
     check_write_status(H5Dwrite(ds.id(), type.id(), H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
-                 fmt::format("cannot write dataset {}/{}", node.path(), name));
+                       fmt::format("cannot write dataset {}/{}", node.path(), name));
   }
 }
 
@@ -173,11 +199,12 @@ std::vector<T> read_numbers(const Node& node, const std::string& name) {
 template <typename T>
 void write_attr(const Node& node, const std::string& name, hid_t type, const T* value) {
   if (H5Aexists(node.id(), name.c_str()) > 0) {
-    check_write_status(H5Adelete(node.id(), name.c_str()), fmt::format("cannot replace attribute {}@{}", node.path(), name));
+    check_write_status(H5Adelete(node.id(), name.c_str()),
+                       fmt::format("cannot replace attribute {}@{}", node.path(), name));
   }
   Handle space(check_write(H5Screate(H5S_SCALAR), "cannot create scalar space"), H5Sclose);
   Handle attr(check_write(H5Acreate2(node.id(), name.c_str(), type, space.id(), H5P_DEFAULT, H5P_DEFAULT),
-                    fmt::format("cannot create attribute {}@{}", node.path(), name)),
+                          fmt::format("cannot create attribute {}@{}", node.path(), name)),
               H5Aclose);
   check_write_status(H5Awrite(attr.id(), type, value), fmt::format("cannot write attribute {}@{}", node.path(), name));
 }
@@ -240,7 +267,9 @@ void silence_library_errors() {
 }
 
 Handle::Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-Handle::Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = H5I_INVALID_HID; }
+Handle::Handle(Handle&& o) noexcept : id_(o.id_), close_(o.close_) {
+  o.id_ = H5I_INVALID_HID;
+}
 Handle& Handle::operator=(Handle&& o) noexcept {
   if (this != &o) {
     if (id_ >= 0 && close_) close_(id_);
@@ -267,12 +296,14 @@ Node Node::group(const std::string& name) const {
 
 Node Node::create_group(const std::string& name) const {
   return Node(Handle(check_write(H5Gcreate2(id(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                           fmt::format("cannot create group {}/{}", path_, name)),
+                                 fmt::format("cannot create group {}/{}", path_, name)),
                      H5Gclose),
               child_path(*this, name));
 }
 
-bool Node::exists(const std::string& name) const { return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0; }
+bool Node::exists(const std::string& name) const {
+  return H5Lexists(id(), name.c_str(), H5P_DEFAULT) > 0;
+}
 
 std::vector<std::string> Node::children() const {
   std::vector<std::string> names;
@@ -286,14 +317,30 @@ std::vector<std::string> Node::children() const {
   return names;
 }
 
-void Node::write(const std::string& n, const std::vector<double>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<float>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<std::int64_t>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<std::uint64_t>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<std::uint32_t>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<std::int32_t>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<std::int16_t>& v) const { write_numbers(*this, n, v.data(), {v.size()}); }
-void Node::write(const std::string& n, const std::vector<std::string>& v) const { write_strings(*this, n, v, {v.size()}); }
+void Node::write(const std::string& n, const std::vector<double>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<float>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<std::int64_t>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<std::uint64_t>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<std::uint32_t>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<std::int32_t>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<std::int16_t>& v) const {
+  write_numbers(*this, n, v.data(), {v.size()});
+}
+void Node::write(const std::string& n, const std::vector<std::string>& v) const {
+  write_strings(*this, n, v, {v.size()});
+}
 
 void Node::write_matrix(const std::string& n, const std::vector<float>& v, std::size_t rows, std::size_t cols) const {
   if (v.size() != rows * cols) {
@@ -318,14 +365,30 @@ void Node::write_matrix(const std::string& n, const std::vector<std::string>& v,
   write_strings(*this, n, v, {rows, cols});
 }
 
-std::vector<double> Node::read_doubles(const std::string& n) const { return read_numbers<double>(*this, n); }
-std::vector<float> Node::read_floats(const std::string& n) const { return read_numbers<float>(*this, n); }
-std::vector<std::int64_t> Node::read_int64(const std::string& n) const { return read_numbers<std::int64_t>(*this, n); }
-std::vector<std::uint64_t> Node::read_uint64(const std::string& n) const { return read_numbers<std::uint64_t>(*this, n); }
-std::vector<std::uint32_t> Node::read_uint32(const std::string& n) const { return read_numbers<std::uint32_t>(*this, n); }
-std::vector<std::int32_t> Node::read_int32(const std::string& n) const { return read_numbers<std::int32_t>(*this, n); }
-std::vector<std::int16_t> Node::read_int16(const std::string& n) const { return read_numbers<std::int16_t>(*this, n); }
-std::vector<std::uint8_t> Node::read_uint8(const std::string& n) const { return read_numbers<std::uint8_t>(*this, n); }
+std::vector<double> Node::read_doubles(const std::string& n) const {
+  return read_numbers<double>(*this, n);
+}
+std::vector<float> Node::read_floats(const std::string& n) const {
+  return read_numbers<float>(*this, n);
+}
+std::vector<std::int64_t> Node::read_int64(const std::string& n) const {
+  return read_numbers<std::int64_t>(*this, n);
+}
+std::vector<std::uint64_t> Node::read_uint64(const std::string& n) const {
+  return read_numbers<std::uint64_t>(*this, n);
+}
+std::vector<std::uint32_t> Node::read_uint32(const std::string& n) const {
+  return read_numbers<std::uint32_t>(*this, n);
+}
+std::vector<std::int32_t> Node::read_int32(const std::string& n) const {
+  return read_numbers<std::int32_t>(*this, n);
+}
+std::vector<std::int16_t> Node::read_int16(const std::string& n) const {
+  return read_numbers<std::int16_t>(*this, n);
+}
+std::vector<std::uint8_t> Node::read_uint8(const std::string& n) const {
+  return read_numbers<std::uint8_t>(*this, n);
+}
 
 std::vector<std::string> Node::read_strings(const std::string& n) const {
   Handle ds = open_dataset(*this, n);
@@ -409,7 +472,9 @@ std::int64_t Node::attr_int(const std::string& name) const {
   return v;
 }
 
-bool Node::has_attr(const std::string& name) const { return H5Aexists(id(), name.c_str()) > 0; }
+bool Node::has_attr(const std::string& name) const {
+  return H5Aexists(id(), name.c_str()) > 0;
+}
 
 std::vector<std::string> Node::attribute_names() const {
   std::vector<std::string> names;
@@ -433,8 +498,8 @@ namespace {
 Handle file_access(H5F_close_degree_t close_degree, Failure failure) {
   Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "cannot create a file access property list", failure), H5Pclose);
   const FileLocking locking = file_locking();
-  check_status(H5Pset_file_locking(fapl.id(), locking.enabled, locking.ignore_when_disabled),
-               "cannot set file locking", failure);
+  check_status(H5Pset_file_locking(fapl.id(), locking.enabled, locking.ignore_when_disabled), "cannot set file locking",
+               failure);
   check_status(H5Pset_fclose_degree(fapl.id(), close_degree), "cannot set the file close degree", failure);
   return fapl;
 }

@@ -103,8 +103,7 @@ class Node {
   void write(const std::string& name, const std::vector<std::int16_t>& v) const;
   void write(const std::string& name, const std::vector<std::string>& v) const;
   // 2-D row-major [rows][cols]
-  void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows,
-                    std::size_t cols) const;
+  void write_matrix(const std::string& name, const std::vector<float>& v, std::size_t rows, std::size_t cols) const;
   void write_matrix(const std::string& name, const std::vector<std::uint8_t>& v, std::size_t rows,
                     std::size_t cols) const;
   void write_matrix(const std::string& name, const std::vector<std::string>& v, std::size_t rows,

@@ -7,7 +7,9 @@
 
 namespace gridfold {
 
-void use_hdf5_settings(const ExperimentSpec& spec) { h5::use_spec_file_locking(spec.output.hdf5_file_locking); }
+void use_hdf5_settings(const ExperimentSpec& spec) {
+  h5::use_spec_file_locking(spec.output.hdf5_file_locking);
+}
 
 void use_experiment_hdf5_settings(const ExperimentLayout& layout) {
   std::error_code ignored;  // an unreadable spec.yaml fails below with its own message

@@ -26,9 +26,8 @@ struct KnownPairs {
 
 KnownPairs known_pairs(std::span<const double> truth, std::span<const double> prediction) {
   if (truth.size() != prediction.size()) {
-    throw std::invalid_argument(
-        fmt::format("metrics need one prediction per truth, got {} truths and {} predictions",
-                    truth.size(), prediction.size()));
+    throw std::invalid_argument(fmt::format("metrics need one prediction per truth, got {} truths and {} predictions",
+                                            truth.size(), prediction.size()));
   }
   KnownPairs pairs;
   for (std::size_t i = 0; i < truth.size(); ++i) {
@@ -162,7 +161,9 @@ std::vector<std::size_t> positive_positions(std::span<const std::uint8_t> flags)
   return positions;
 }
 
-std::size_t distance(std::size_t a, std::size_t b) { return a > b ? a - b : b - a; }
+std::size_t distance(std::size_t a, std::size_t b) {
+  return a > b ? a - b : b - a;
+}
 
 }  // namespace
 
@@ -286,8 +287,8 @@ MetricValues multiclass_metrics(std::span<const double> truth, std::span<const d
 MetricValues positional_f1(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
                            std::size_t tolerance) {
   if (truth.size() != predicted.size()) {
-    throw std::invalid_argument(fmt::format("positional F1 needs one prediction per position, got {} and {}",
-                                            truth.size(), predicted.size()));
+    throw std::invalid_argument(
+        fmt::format("positional F1 needs one prediction per position, got {} and {}", truth.size(), predicted.size()));
   }
   const BoundaryMatching m = match_boundaries(truth, predicted, tolerance);
   const auto matched = static_cast<double>(std::count(m.truth_matched.begin(), m.truth_matched.end(), true));

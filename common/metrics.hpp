@@ -20,12 +20,10 @@ MetricValues regression_metrics(std::span<const double> truth, std::span<const d
 
 // truth 0/1, score = predicted probability of class 1. accuracy, f1 and mcc at `threshold`;
 // auroc (ties count one half), auprc (average precision), n.
-MetricValues binary_metrics(std::span<const double> truth, std::span<const double> score,
-                            double threshold = 0.5);
+MetricValues binary_metrics(std::span<const double> truth, std::span<const double> score, double threshold = 0.5);
 
 // truth and prediction are class indices. accuracy, macro_f1, mcc (Gorodkin's K-class), n.
-MetricValues multiclass_metrics(std::span<const double> truth, std::span<const double> prediction,
-                                std::size_t classes);
+MetricValues multiclass_metrics(std::span<const double> truth, std::span<const double> prediction, std::size_t classes);
 
 // Boundary detection along a sequence: a predicted positive within `tolerance` positions of
 // an unmatched true positive counts as a hit (one-to-one matching). precision, recall, f1, n

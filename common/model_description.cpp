@@ -30,9 +30,10 @@ ModelFile describe_model(const ExperimentPlan& plan, const Config& config, const
   for (std::size_t t = 0; t < d.targets.size(); ++t) {
     const TargetSpec& target = d.targets[t];
     if (target.task == TaskType::per_position) {
-      throw SpecError(fmt::format("target '{}' is per_position: gridfold predict writes one value per sequence "
-                                  "and target, so per-position models cannot be finalized yet",
-                                  target.name));
+      throw SpecError(
+          fmt::format("target '{}' is per_position: gridfold predict writes one value per sequence "
+                      "and target, so per-position models cannot be finalized yet",
+                      target.name));
     }
     m.targets.push_back({target.name, target.task, t < data.classes.size() ? data.classes[t] : target.classes});
   }

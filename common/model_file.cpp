@@ -79,8 +79,8 @@ ModelFile read_contents(const h5::File& file) {
   }
   const std::int64_t version = file.attr_int("schema_version");
   if (version != kModelFileSchemaVersion) {
-    throw h5::Error(fmt::format("{} has model file schema version {}, this gridfold reads version {}", where,
-                                version, kModelFileSchemaVersion));
+    throw h5::Error(fmt::format("{} has model file schema version {}, this gridfold reads version {}", where, version,
+                                kModelFileSchemaVersion));
   }
   ModelFile m;
   m.experiment = file.attr_string("experiment");
@@ -129,7 +129,7 @@ void write_model_weights(const h5::Node& group, const ModelWeights& w) {
     const auto count = std::accumulate(t.shape.begin(), t.shape.end(), std::int64_t{1}, std::multiplies<>());
     if (count != static_cast<std::int64_t>(t.values.size())) {
       throw InternalError(fmt::format("{}: tensor {} has shape [{}] but {} values", group.path(), t.name,
-                                  fmt::join(t.shape, ", "), t.values.size()));
+                                      fmt::join(t.shape, ", "), t.values.size()));
     }
     names.push_back(t.name);
     ranks.push_back(static_cast<std::int32_t>(t.shape.size()));
@@ -153,8 +153,8 @@ ModelWeights read_model_weights(const h5::Node& group) {
   w.target_mean = group.read_doubles("target_mean");
   w.target_scale = group.read_doubles("target_scale");
   if (ranks.size() != names.size() || w.target_mean.size() != w.target_scale.size()) {
-    throw h5::Error(fmt::format("{}: names and ranks, or target_mean and target_scale, differ in length",
-                                group.path()));
+    throw h5::Error(
+        fmt::format("{}: names and ranks, or target_mean and target_scale, differ in length", group.path()));
   }
   std::size_t dim = 0, value = 0;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -186,6 +186,8 @@ void write_model_file(const std::filesystem::path& final_path, const ModelFile& 
   });
 }
 
-ModelFile read_model_file(const std::filesystem::path& file) { return read_contents(h5::File::open_read(file)); }
+ModelFile read_model_file(const std::filesystem::path& file) {
+  return read_contents(h5::File::open_read(file));
+}
 
 }  // namespace gridfold

@@ -35,8 +35,10 @@ std::string checked_experiment_id(const h5::File& f, const std::filesystem::path
   const std::string id = f.attr_string("experiment_id");
   const bool hex16 = id.size() == 16 && id.find_first_not_of("0123456789abcdef") == std::string::npos;
   if (!hex16) {
-    throw h5::Error(fmt::format("{}: experiment_id '{}' is not 16 lowercase hex digits; the plan is damaged, "
-                                "re-run gridfold plan into a new directory", file.string(), id));
+    throw h5::Error(
+        fmt::format("{}: experiment_id '{}' is not 16 lowercase hex digits; the plan is damaged, "
+                    "re-run gridfold plan into a new directory",
+                    file.string(), id));
   }
   return id;
 }
@@ -91,7 +93,8 @@ std::vector<std::uint32_t> train_rows(const ExperimentPlan& plan, const Task& ta
 
 std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int outer_fold, int inner_fold) {
   const auto per_outer = static_cast<std::size_t>(1 + plan.folds.inner_count);
-  return (static_cast<std::size_t>(config) * plan.folds.outer_count() + static_cast<std::size_t>(outer_fold)) * per_outer +
+  return (static_cast<std::size_t>(config) * plan.folds.outer_count() + static_cast<std::size_t>(outer_fold)) *
+             per_outer +
          static_cast<std::size_t>(inner_fold + 1);
 }
 
@@ -166,8 +169,8 @@ ExperimentPlan read_plan(const std::filesystem::path& file) {
   const auto ids = configs.read_strings("id");
   plan.param_paths = configs.read_strings("param_paths");
   const auto values = configs.read_strings("values");
-  std::vector<std::string> canonical = configs.exists("canonical") ? configs.read_strings("canonical")
-                                                                     : std::vector<std::string>(ids.size());
+  std::vector<std::string> canonical =
+      configs.exists("canonical") ? configs.read_strings("canonical") : std::vector<std::string>(ids.size());
   if (canonical.size() != ids.size()) throw h5::Error(fmt::format("{}: config table is malformed", file.string()));
   const std::size_t width = plan.param_paths.size();
   if (values.size() != ids.size() * width) throw h5::Error(fmt::format("{}: config table is malformed", file.string()));

@@ -48,8 +48,7 @@ std::string new_experiment_id();
 // Expands the grid and the resampling plan, under a fresh experiment id (data_checksum is left
 // for the caller). Tasks are ordered config-major; within a config,
 // each outer fold is followed by its inner folds.
-ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count,
-                         const std::vector<std::string>& strata,
+ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count, const std::vector<std::string>& strata,
                          const std::vector<std::string>& groups);
 
 // The rows a task trains and tests on: the outer fold's, or the inner fold's within it.

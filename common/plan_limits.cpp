@@ -30,8 +30,8 @@ std::optional<std::uint64_t> grid_combinations(const GridSpec& grid) {
 std::uint64_t grid_config_count(const GridSpec& grid) {
   const std::uint64_t total = grid_combinations(grid).value_or(kMax64);
   if (total > kMaxGridCombinations) {
-    throw InternalError(fmt::format("grid_config_count: {} combinations exceed the limit of {}", total,
-                                    kMaxGridCombinations));
+    throw InternalError(
+        fmt::format("grid_config_count: {} combinations exceed the limit of {}", total, kMaxGridCombinations));
   }
   if (grid.excludes.empty()) return total;
   // agrees[r][a][s]: step s of axis a has the value exclude rule r names for each of the axis's
@@ -85,15 +85,16 @@ void check_plan_limits(std::uint64_t configs, std::uint64_t outer_folds, std::ui
     throw SpecError(fmt::format("{}: {} outer folds; a plan holds at most {}", where, outer_folds, kMaxOuterFolds));
   }
   if (inner_folds > static_cast<std::uint64_t>(kMaxInnerFolds)) {
-    throw SpecError(fmt::format("{}: {} inner folds per outer fold; a plan holds at most {}", where, inner_folds,
-                                kMaxInnerFolds));
+    throw SpecError(
+        fmt::format("{}: {} inner folds per outer fold; a plan holds at most {}", where, inner_folds, kMaxInnerFolds));
   }
   const std::uint64_t tasks = plan_task_count(configs, outer_folds, inner_folds);
   if (tasks > kMaxPlanTasks) {
-    throw SpecError(fmt::format("{}: the plan would have {} configs x {} outer folds x (1 + {} inner folds) = {} "
-                                "tasks; a plan holds at most {} tasks (make the grid or the fold counts smaller, "
-                                "or split the experiment)",
-                                where, configs, outer_folds, inner_folds, tasks, kMaxPlanTasks));
+    throw SpecError(
+        fmt::format("{}: the plan would have {} configs x {} outer folds x (1 + {} inner folds) = {} "
+                    "tasks; a plan holds at most {} tasks (make the grid or the fold counts smaller, "
+                    "or split the experiment)",
+                    where, configs, outer_folds, inner_folds, tasks, kMaxPlanTasks));
   }
 }
 

@@ -17,9 +17,9 @@ struct PositionLabels {
   std::string target;
   // Name of each class index; class 0 is the background, every other class a kind of boundary.
   std::vector<std::string> classes;
-  std::int64_t tolerance = 0;  // positions a predicted boundary may be off by (data.targets[].tolerance)
-  std::size_t width = 0;       // positions per row: the longest sequence of the data
-  std::vector<std::uint32_t> lengths;           // [row] the sequence's length
+  std::int64_t tolerance = 0;          // positions a predicted boundary may be off by (data.targets[].tolerance)
+  std::size_t width = 0;               // positions per row: the longest sequence of the data
+  std::vector<std::uint32_t> lengths;  // [row] the sequence's length
   std::vector<std::uint8_t> truth, prediction;  // [row][width], class indices or kNoLabel
 
   std::size_t rows() const { return lengths.size(); }

@@ -35,9 +35,10 @@ Dataset read_prediction_input(const std::filesystem::path& input, const ModelFil
   spec.feature_columns = model.feature_columns;
   if (is_fasta(input)) {
     if (model.sequence_column.empty()) {
-      throw DataError(fmt::format("{}: the model reads the feature columns {}, not sequences; give a CSV with "
-                                  "those columns",
-                                  input.string(), fmt::join(model.feature_columns, ", ")));
+      throw DataError(
+          fmt::format("{}: the model reads the feature columns {}, not sequences; give a CSV with "
+                      "those columns",
+                      input.string(), fmt::join(model.feature_columns, ", ")));
     }
     spec.format = DataFormat::fasta;
   } else {
@@ -74,8 +75,8 @@ std::string prediction_csv(const ModelFile& model, const std::vector<std::string
   std::size_t width = 0;
   for (std::size_t w : widths) width += w;
   if (outputs.size() != ids.size() * width) {
-    throw std::logic_error(fmt::format("prediction_csv: {} outputs for {} samples of width {}", outputs.size(),
-                                       ids.size(), width));
+    throw std::logic_error(
+        fmt::format("prediction_csv: {} outputs for {} samples of width {}", outputs.size(), ids.size(), width));
   }
   std::string text;
   const auto columns = prediction_columns(model);

@@ -43,7 +43,8 @@ class Shuffler {
  public:
   explicit Shuffler(std::uint64_t seed) : rng_(seed) {}
   std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
+    const std::uint64_t limit =
+        std::numeric_limits<std::uint64_t>::max() - std::numeric_limits<std::uint64_t>::max() % n;
     std::uint64_t x;
     do x = rng_();
     while (x >= limit);
@@ -97,8 +98,9 @@ std::vector<std::vector<std::uint32_t>> kfold(std::span<const std::uint32_t> pop
     if (population.size() < static_cast<std::size_t>(k)) {
       throw SpecError(fmt::format("{}: k = {} folds but only {} samples", what, k, population.size()));
     }
-    auto strata = labels.strata.empty() ? std::vector<std::vector<std::uint32_t>>{{population.begin(), population.end()}}
-                                        : partition_by(population, labels.strata);
+    auto strata = labels.strata.empty()
+                      ? std::vector<std::vector<std::uint32_t>>{{population.begin(), population.end()}}
+                      : partition_by(population, labels.strata);
     // Dealing each shuffled stratum round-robin, continuing where the last stratum stopped,
     // puts n_c/k (+-1) of every class in each fold and keeps fold sizes within one.
     std::size_t next = 0;
@@ -118,8 +120,8 @@ std::size_t rounded_share(std::size_t count, double fraction) {
 // One random test set of about test_fraction of the population.
 std::vector<std::uint32_t> holdout(std::span<const std::uint32_t> population, double test_fraction, Shuffler& rng,
                                    const Labels& labels, const std::string& what) {
-  const std::size_t target = std::clamp<std::size_t>(rounded_share(population.size(), test_fraction), 1,
-                                                     population.size() - 1);
+  const std::size_t target =
+      std::clamp<std::size_t>(rounded_share(population.size(), test_fraction), 1, population.size() - 1);
   if (population.size() < 2) throw SpecError(fmt::format("{}: a holdout split needs at least 2 samples", what));
   std::vector<std::uint32_t> test;
   if (!labels.groups.empty()) {
@@ -187,8 +189,9 @@ ResamplingPlan make_resampling_plan(const ResamplingSpec& spec, std::size_t samp
   check_labels(strata, sample_count, "stratify_by");
   check_labels(groups, sample_count, "group_by");
   if (!strata.empty() && !groups.empty()) {
-    throw SpecError("resampling: stratify_by and group_by together are not supported; grouped folds are "
-                    "balanced by size only, so choose one of them");
+    throw SpecError(
+        "resampling: stratify_by and group_by together are not supported; grouped folds are "
+        "balanced by size only, so choose one of them");
   }
   if (sample_count > std::numeric_limits<std::uint32_t>::max()) {
     throw SpecError(fmt::format("resampling: {} samples exceed the 2^32 a plan can index", sample_count));
@@ -204,7 +207,8 @@ ResamplingPlan make_resampling_plan(const ResamplingSpec& spec, std::size_t samp
     for (std::size_t f = 0; f < plan.outer_count(); ++f) {
       const auto train = plan.outer_train(f);
       const std::uint64_t seed = splitmix64(spec.seed ^ splitmix64(0x1000000ull + f));
-      const IndexSets inner = test_sets(*spec.inner, train, seed, labels, fmt::format("resampling.inner (outer fold {})", f));
+      const IndexSets inner =
+          test_sets(*spec.inner, train, seed, labels, fmt::format("resampling.inner (outer fold {})", f));
       for (std::size_t j = 0; j < inner.size(); ++j) plan.inner_test.push_back(inner[j]);
     }
   }

@@ -45,7 +45,9 @@ class Image {
   std::span<const std::byte> bytes_;
 };
 
-std::uint64_t padded8(std::uint64_t n) { return (n + 7) / 8 * 8; }
+std::uint64_t padded8(std::uint64_t n) {
+  return (n + 7) / 8 * 8;
+}
 
 // Whether the attribute message at [at, at + size) is the marker holding 1.
 bool is_marker_set(const Image& image, std::uint64_t at, std::uint64_t size) {

@@ -30,10 +30,13 @@ namespace {
 // Sections of the spec whose scalar parameters a grid may vary.
 const std::set<std::string> kGridSections{"data", "model", "training"};
 
-const EnumName<Alphabet> kAlphabets[] = {
-    {Alphabet::dna, "dna"}, {Alphabet::rna, "rna"}, {Alphabet::protein, "protein"}, {Alphabet::none, "none"}};
-const EnumName<DataFormat> kFormats[] = {
-    {DataFormat::csv, "csv"}, {DataFormat::tsv, "tsv"}, {DataFormat::fasta, "fasta"}};
+const EnumName<Alphabet> kAlphabets[] = {{Alphabet::dna, "dna"},
+                                         {Alphabet::rna, "rna"},
+                                         {Alphabet::protein, "protein"},
+                                         {Alphabet::none, "none"}};
+const EnumName<DataFormat> kFormats[] = {{DataFormat::csv, "csv"},
+                                         {DataFormat::tsv, "tsv"},
+                                         {DataFormat::fasta, "fasta"}};
 const EnumName<TaskType> kTaskTypes[] = {{TaskType::regression, "regression"},
                                          {TaskType::binary, "binary"},
                                          {TaskType::multiclass, "multiclass"},
@@ -43,14 +46,18 @@ const EnumName<ModelFamily> kFamilies[] = {{ModelFamily::cnn1d, "cnn1d"},
                                            {ModelFamily::bilstm, "bilstm"},
                                            {ModelFamily::mlp, "mlp"},
                                            {ModelFamily::torchscript, "torchscript"}};
-const EnumName<Pooling> kPoolings[] = {
-    {Pooling::none, "none"}, {Pooling::max, "max"}, {Pooling::mean, "mean"}, {Pooling::sum, "sum"}};
-const EnumName<Optimizer> kOptimizers[] = {
-    {Optimizer::adam, "adam"}, {Optimizer::adamw, "adamw"}, {Optimizer::sgd, "sgd"}};
-const EnumName<Compression> kCompressions[] = {
-    {Compression::zstd, "zstd"}, {Compression::gzip, "gzip"}, {Compression::none, "none"}};
-const EnumName<FinalModelStrategy> kStrategies[] = {
-    {FinalModelStrategy::refit, "refit"}, {FinalModelStrategy::ensemble, "ensemble"}};
+const EnumName<Pooling> kPoolings[] = {{Pooling::none, "none"},
+                                       {Pooling::max, "max"},
+                                       {Pooling::mean, "mean"},
+                                       {Pooling::sum, "sum"}};
+const EnumName<Optimizer> kOptimizers[] = {{Optimizer::adam, "adam"},
+                                           {Optimizer::adamw, "adamw"},
+                                           {Optimizer::sgd, "sgd"}};
+const EnumName<Compression> kCompressions[] = {{Compression::zstd, "zstd"},
+                                               {Compression::gzip, "gzip"},
+                                               {Compression::none, "none"}};
+const EnumName<FinalModelStrategy> kStrategies[] = {{FinalModelStrategy::refit, "refit"},
+                                                    {FinalModelStrategy::ensemble, "ensemble"}};
 
 constexpr long long kMaxInt = std::numeric_limits<int>::max();
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -72,8 +79,8 @@ TargetSpec parse_target(const Value& v, const ParseContext& ctx) {
   if (tolerance) t.tolerance = static_cast<int>(as_integer(*tolerance, 0, 1000000));
   r.finish();
   if (!t.classes.empty() && t.task != TaskType::multiclass && t.task != TaskType::per_position) {
-    throw SpecError(fmt::format("{}: {}: 'classes' applies to multiclass and per_position targets only",
-                                v.where.str(), v.path));
+    throw SpecError(
+        fmt::format("{}: {}: 'classes' applies to multiclass and per_position targets only", v.where.str(), v.path));
   }
   if (t.task == TaskType::per_position && classes && (t.classes.size() < 2 || t.classes.size() > 10)) {
     classes->fail("2 to 10 class names for a per_position target, one per label digit 0-9 (0 = background)");
@@ -140,8 +147,8 @@ ModelSpec parse_model(MapReader r, const ParseContext& ctx) {
                                 r.value().where.str()));
   }
   if (m.family == ModelFamily::torchscript && m.script_path.empty()) {
-    throw SpecError(fmt::format("{}: model: family torchscript needs 'path' to a torch.jit.script file",
-                                r.value().where.str()));
+    throw SpecError(
+        fmt::format("{}: model: family torchscript needs 'path' to a torch.jit.script file", r.value().where.str()));
   }
   return m;
 }
@@ -172,9 +179,9 @@ TrainingSpec parse_training(MapReader r) {
 
 // A fold count from `lo` to `most`; the message says why there is a most.
 int as_fold_count(const Value& v, int lo, int most, const char* which) {
-  const std::string expected = fmt::format(
-      "an integer from {} to {}, the most {} folds a plan holds (plan.h5 numbers folds as 16-bit integers)", lo, most,
-      which);
+  const std::string expected =
+      fmt::format("an integer from {} to {}, the most {} folds a plan holds (plan.h5 numbers folds as 16-bit integers)",
+                  lo, most, which);
   const std::string& s = v.scalar(expected);
   long long n = 0;
   const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
@@ -188,9 +195,10 @@ FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx, int most, 
   auto holdout = r.get("repeated_holdout");
   r.finish();
   if (bool(kfold) == bool(holdout)) {
-    throw SpecError(fmt::format("{}: {}: expected exactly one of 'kfold: {{k: K}}' or "
-                                "'repeated_holdout: {{n: N, test_fraction: F}}'",
-                                v.where.str(), v.path));
+    throw SpecError(
+        fmt::format("{}: {}: expected exactly one of 'kfold: {{k: K}}' or "
+                    "'repeated_holdout: {{n: N, test_fraction: F}}'",
+                    v.where.str(), v.path));
   }
   FoldScheme s;
   if (kfold) {
@@ -267,14 +275,16 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
   const long long limit = slurm_time_seconds(s.time).value_or(0);
   if (limit != 0 && s.signal_seconds >= limit) {
     if (signal) {
-      signal->fail(fmt::format("a number of seconds below slurm.time '{}' ({} s): USR1 comes this long before "
-                               "the time limit",
-                               s.time, limit));
+      signal->fail(
+          fmt::format("a number of seconds below slurm.time '{}' ({} s): USR1 comes this long before "
+                      "the time limit",
+                      s.time, limit));
     }
     if (time) {
-      time->fail(fmt::format("a time limit longer than slurm.signal_seconds ({} s), by which USR1 precedes the "
-                             "limit; this one is {} s (0 = no limit)",
-                             s.signal_seconds, limit));
+      time->fail(
+          fmt::format("a time limit longer than slurm.signal_seconds ({} s), by which USR1 precedes the "
+                      "limit; this one is {} s (0 = no limit)",
+                      s.signal_seconds, limit));
     }
   }
   return s;
@@ -284,9 +294,8 @@ OutputSpec parse_output(MapReader r, const ParseContext& ctx) {
   OutputSpec o;
   r.read("archive", [&](const Value& x) { o.archive = as_path(x, ctx); });
   r.read("compression", [&](const Value& x) { o.compression = as_enum(x, kCompressions); });
-  r.read("archive_size_mb", [&](const Value& x) {
-    o.archive_size_mb = static_cast<std::uint64_t>(as_integer(x, 1, 1 << 30));
-  });
+  r.read("archive_size_mb",
+         [&](const Value& x) { o.archive_size_mb = static_cast<std::uint64_t>(as_integer(x, 1, 1 << 30)); });
   r.read("save_models", [&](const Value& x) { o.save_models = as_bool(x); });
   r.read("hdf5_file_locking", [&](const Value& x) { o.hdf5_file_locking = as_bool(x); });
   r.finish();
@@ -400,16 +409,17 @@ GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
   if (!combinations || *combinations > kMaxGridCombinations) {
     std::vector<std::string> sizes;
     for (const auto& axis : grid.axes) sizes.push_back(std::to_string(axis.values.size()));
-    throw SpecError(fmt::format("{}: grid: {} = {} combinations of values; a grid has at most {} (each combination "
-                                "is a config of the plan)",
-                                v.where.str(), join(sizes, " x "),
-                                combinations ? std::to_string(*combinations) : "more than 2^64", kMaxGridCombinations));
+    throw SpecError(
+        fmt::format("{}: grid: {} = {} combinations of values; a grid has at most {} (each combination "
+                    "is a config of the plan)",
+                    v.where.str(), join(sizes, " x "), combinations ? std::to_string(*combinations) : "more than 2^64",
+                    kMaxGridCombinations));
   }
   for (const auto& exclude : grid.excludes) {
     for (const auto& [path, value] : exclude) {
       if (!seen.contains(path)) {
-        throw SpecError(fmt::format("{}: grid.exclude: '{}' is not a grid parameter; varied are: {}",
-                                    value.where.str(), path, join({seen.begin(), seen.end()})));
+        throw SpecError(fmt::format("{}: grid.exclude: '{}' is not a grid parameter; varied are: {}", value.where.str(),
+                                    path, join({seen.begin(), seen.end()})));
       }
     }
   }
@@ -432,8 +442,7 @@ ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   spec.final_model = parse_final_model(optional_section(r, "final_model"), spec.data.targets);
   r.finish();
   if (spec.data.feature_columns.empty() && spec.model.family == ModelFamily::mlp) {
-    throw SpecError(fmt::format("{}: model.family: mlp takes numeric inputs; set data.feature_columns",
-                                ctx.file));
+    throw SpecError(fmt::format("{}: model.family: mlp takes numeric inputs; set data.feature_columns", ctx.file));
   }
   return spec;
 }
@@ -469,9 +478,10 @@ SpecDocument SpecDocument::parse(const std::string& text, const std::string& nam
   impl->root = load_yaml(text, name);
   impl->ctx = ParseContext{name, base_dir, nullptr, nullptr};
   if (!impl->root.IsMap()) {
-    throw SpecError(fmt::format("{}: an experiment spec is a YAML mapping with name, data, model, training, "
-                                "grid, resampling, slurm, output and final_model",
-                                name));
+    throw SpecError(
+        fmt::format("{}: an experiment spec is a YAML mapping with name, data, model, training, "
+                    "grid, resampling, slurm, output and final_model",
+                    name));
   }
   impl->base = parse_spec(impl->root, impl->ctx);
   // The plan's size, before the data is read. The grid and the fold counts are within their
@@ -498,8 +508,12 @@ SpecDocument SpecDocument::parse(const std::string& text, const std::string& nam
   return doc;
 }
 
-const ExperimentSpec& SpecDocument::base() const { return impl_->base; }
-const std::string& SpecDocument::text() const { return impl_->text; }
+const ExperimentSpec& SpecDocument::base() const {
+  return impl_->base;
+}
+const std::string& SpecDocument::text() const {
+  return impl_->text;
+}
 
 ExperimentSpec SpecDocument::resolve(const ParamAssignment& overrides) const {
   if (overrides.empty()) return impl_->base;
@@ -525,15 +539,33 @@ ExperimentSpec SpecDocument::resolve(const ParamAssignment& overrides) const {
   return spec;
 }
 
-bool is_slurm_time(const std::string& text) { return std::regex_match(text, kSlurmTime); }
+bool is_slurm_time(const std::string& text) {
+  return std::regex_match(text, kSlurmTime);
+}
 
-std::string to_string(Alphabet v) { return enum_name(kAlphabets, v); }
-std::string to_string(DataFormat v) { return enum_name(kFormats, v); }
-std::string to_string(TaskType v) { return enum_name(kTaskTypes, v); }
-std::string to_string(ModelFamily v) { return enum_name(kFamilies, v); }
-std::string to_string(Pooling v) { return enum_name(kPoolings, v); }
-std::string to_string(Optimizer v) { return enum_name(kOptimizers, v); }
-std::string to_string(Compression v) { return enum_name(kCompressions, v); }
-std::string to_string(FinalModelStrategy v) { return enum_name(kStrategies, v); }
+std::string to_string(Alphabet v) {
+  return enum_name(kAlphabets, v);
+}
+std::string to_string(DataFormat v) {
+  return enum_name(kFormats, v);
+}
+std::string to_string(TaskType v) {
+  return enum_name(kTaskTypes, v);
+}
+std::string to_string(ModelFamily v) {
+  return enum_name(kFamilies, v);
+}
+std::string to_string(Pooling v) {
+  return enum_name(kPoolings, v);
+}
+std::string to_string(Optimizer v) {
+  return enum_name(kOptimizers, v);
+}
+std::string to_string(Compression v) {
+  return enum_name(kCompressions, v);
+}
+std::string to_string(FinalModelStrategy v) {
+  return enum_name(kStrategies, v);
+}
 
 }  // namespace gridfold

@@ -21,8 +21,8 @@ namespace gridfold {
 
 struct SourceLocation {
   std::string file;
-  int line = 0;    // 1-based; 0 when unknown
-  int column = 0;  // 1-based
+  int line = 0;             // 1-based; 0 when unknown
+  int column = 0;           // 1-based
   std::string str() const;  // "file:line:column"
 };
 
@@ -53,7 +53,7 @@ struct TargetSpec {
                                      // names of the label digits 0, 1, ... (0 = background)
   double pos_weight = 0.0;           // binary/per_position: 0 = derived from class balance
   double weight = 1.0;               // weight of this target's term in the total loss
-  int tolerance = 0;  // per_position: positions a predicted boundary may be off by and still count
+  int tolerance = 0;                 // per_position: positions a predicted boundary may be off by and still count
 };
 
 struct DataSpec {
@@ -108,9 +108,9 @@ struct TrainingSpec {
   int eval_max_samples = 0;          // cap on validation samples; 0 = all
   int checkpoint_every = 0;          // steps between checkpoints; 0 = only on signal
   std::uint64_t seed = 1;
-  int threads = 0;                   // 0 = SLURM_CPUS_PER_TASK or all cores
+  int threads = 0;  // 0 = SLURM_CPUS_PER_TASK or all cores
   // sequence augmentation
-  int crop_length = 0;  // random crops of this length each epoch; 0 = whole sequence
+  int crop_length = 0;              // random crops of this length each epoch; 0 = whole sequence
   double reverse_complement = 0.0;  // probability of using the reverse complement
   bool balanced_sampling = false;   // class-balanced weighted sampling
 };
@@ -144,7 +144,7 @@ struct SlurmSpec {
   std::vector<std::string> modules;
   std::vector<std::string> extra_directives;  // "--constraint=avx2"
   std::filesystem::path template_path;        // empty = built-in template
-  int signal_seconds = 120;  // USR1 this long before the time limit
+  int signal_seconds = 120;                   // USR1 this long before the time limit
 };
 
 enum class Compression { zstd, gzip, none };
@@ -170,13 +170,13 @@ struct FinalModelSpec {
 
 // One named group of grid axes; zip axes vary together, so all their lists have one length.
 struct GridAxis {
-  std::vector<std::string> paths;              // one path, or several for a zip group
+  std::vector<std::string> paths;               // one path, or several for a zip group
   std::vector<std::vector<ParamValue>> values;  // values[i][j]: value of paths[j] at step i
 };
 
 struct GridSpec {
-  std::vector<GridAxis> axes;                // cartesian product over axes, in file order
-  std::vector<ParamAssignment> excludes;     // a config matching all of one is dropped
+  std::vector<GridAxis> axes;             // cartesian product over axes, in file order
+  std::vector<ParamAssignment> excludes;  // a config matching all of one is dropped
 };
 
 struct ExperimentSpec {
@@ -197,11 +197,9 @@ class SpecDocument {
  public:
   // Reads and validates the file; throws SpecError. Relative paths in it resolve against
   // base_dir, by default the file's own directory (a frozen copy passes the original's).
-  static SpecDocument load(const std::filesystem::path& file,
-                           const std::filesystem::path& base_dir = {});
+  static SpecDocument load(const std::filesystem::path& file, const std::filesystem::path& base_dir = {});
   // Parses YAML text as if it were the file `name` (relative paths resolve against base_dir).
-  static SpecDocument parse(const std::string& text, const std::string& name,
-                            const std::filesystem::path& base_dir);
+  static SpecDocument parse(const std::string& text, const std::string& name, const std::filesystem::path& base_dir);
 
   SpecDocument(SpecDocument&&) noexcept;
   SpecDocument& operator=(SpecDocument&&) noexcept;

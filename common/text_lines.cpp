@@ -98,9 +98,9 @@ std::string DelimitedRecords::quoted_cell() {
   while (true) {
     const std::size_t quote = text_.find('"', pos_);
     if (quote == std::string_view::npos) {
-      throw DataError(fmt::format(
-          "{}:{}: a quoted cell is never closed (a quote inside a quoted cell must be doubled: \"\")",
-          file_.string(), opening_line));
+      throw DataError(
+          fmt::format("{}:{}: a quoted cell is never closed (a quote inside a quoted cell must be doubled: \"\")",
+                      file_.string(), opening_line));
     }
     const std::string_view piece = text_.substr(pos_, quote - pos_);
     line_ += static_cast<std::size_t>(std::count(piece.begin(), piece.end(), '\n'));
@@ -111,10 +111,10 @@ std::string DelimitedRecords::quoted_cell() {
     ++pos_;
   }
   if (!at_end() && !at(delimiter_) && !at_line_end()) {
-    throw DataError(fmt::format(
-        "{}:{}: unexpected '{}' after the closing quote of a cell; quote the whole cell and double "
-        "the quotes inside it",
-        file_.string(), line_, text_[pos_]));
+    throw DataError(
+        fmt::format("{}:{}: unexpected '{}' after the closing quote of a cell; quote the whole cell and double "
+                    "the quotes inside it",
+                    file_.string(), line_, text_[pos_]));
   }
   return cell;
 }
@@ -155,8 +155,12 @@ std::optional<std::uint64_t> parse_whole_number(std::string_view text) {
   return value;
 }
 
-std::optional<double> parse_real(std::string_view text) { return parse_finite<double>(text); }
+std::optional<double> parse_real(std::string_view text) {
+  return parse_finite<double>(text);
+}
 
-std::optional<float> parse_float(std::string_view text) { return parse_finite<float>(text); }
+std::optional<float> parse_float(std::string_view text) {
+  return parse_finite<float>(text);
+}
 
 }  // namespace gridfold

@@ -56,8 +56,8 @@ void MapReader::finish() const {
     const std::string section = map_.path.empty() ? "spec" : map_.path;
     std::string hint;
     if (auto near = closest_match(key, known_)) hint = fmt::format(" (did you mean '{}'?)", *near);
-    throw SpecError(fmt::format("{}: {}: unknown key '{}'{}; valid keys: {}", where.str(), section, key, hint,
-                                join(known_)));
+    throw SpecError(
+        fmt::format("{}: {}: unknown key '{}'{}; valid keys: {}", where.str(), section, key, hint, join(known_)));
   }
 }
 
@@ -120,7 +120,9 @@ bool as_bool(const Value& v) {
   v.fail("true or false");
 }
 
-std::string as_string(const Value& v) { return v.scalar("a string"); }
+std::string as_string(const Value& v) {
+  return v.scalar("a string");
+}
 
 std::string as_matching(const Value& v, const std::regex& pattern, const std::string& expected) {
   const std::string& s = v.scalar(expected);

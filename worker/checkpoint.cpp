@@ -91,9 +91,10 @@ bool restore_checkpoint(const Checkpointing& checkpointing, Network& network, Fl
     return false;
   }
   if (format.toInt() != kCheckpointFormat || identity.toStringRef() != checkpointing.identity) {
-    report(fmt::format("ignoring checkpoint {}: it was written for '{}' (format {}), not for '{}' (format {}); "
-                       "training from the start",
-                       file, identity.toStringRef(), format.toInt(), checkpointing.identity, kCheckpointFormat));
+    report(
+        fmt::format("ignoring checkpoint {}: it was written for '{}' (format {}), not for '{}' (format {}); "
+                    "training from the start",
+                    file, identity.toStringRef(), format.toInt(), checkpointing.identity, kCheckpointFormat));
     return false;
   }
   const auto read = [&](const std::string& key) {

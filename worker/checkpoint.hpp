@@ -49,8 +49,8 @@ struct TrainingState {
   std::int64_t position = 0;        // where this epoch's next batch starts in `order`
   std::mt19937_64 order_rng;        // SeedStream::batch_order: epoch order, crops, strand flips
   double best_loss = std::numeric_limits<double>::infinity();  // best validation loss so far
-  int evaluations_since_best = 0;   // validations without improvement (early stopping)
-  bool stopped = false;             // early stopping ended the training
+  int evaluations_since_best = 0;                              // validations without improvement (early stopping)
+  bool stopped = false;                                        // early stopping ended the training
   std::uint64_t samples_trained = 0;
   double running_loss = 0, running_samples = 0;  // loss sum and rows since the last validation
 };

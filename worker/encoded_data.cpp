@@ -19,9 +19,10 @@ int head_width(const TargetSpec& target) {
       return 1;
     case TaskType::multiclass:
       if (target.classes.size() < 2) {
-        throw DataError(fmt::format("multiclass target '{}' lists {} classes; list at least two under "
-                                    "data.targets[].classes",
-                                    target.name, target.classes.size()));
+        throw DataError(
+            fmt::format("multiclass target '{}' lists {} classes; list at least two under "
+                        "data.targets[].classes",
+                        target.name, target.classes.size()));
       }
       return static_cast<int>(target.classes.size());
     case TaskType::per_position:
@@ -37,8 +38,7 @@ const std::vector<std::string>& position_labels_of(const Dataset& data, const Da
   std::size_t rank = 0;
   for (std::size_t i = 0; i < t; ++i) rank += spec.targets[i].task == TaskType::per_position;
   if (rank >= data.position_labels.size()) {
-    throw DataError(fmt::format("per-position target '{}' has no label strings in the data",
-                                spec.targets[t].name));
+    throw DataError(fmt::format("per-position target '{}' has no label strings in the data", spec.targets[t].name));
   }
   return data.position_labels[rank];
 }
@@ -85,9 +85,10 @@ EncodedData::EncodedData(Dataset dataset, const DataSpec& spec) : impl_(std::mak
     d.lengths = torch::ones({n}, torch::kLong);
     d.shape.features = static_cast<int>(data.feature_count);
   } else {
-    throw DataError(fmt::format("{} has neither sequences nor feature columns to train on; set "
-                                "data.sequence_column or data.feature_columns",
-                                spec.path.string()));
+    throw DataError(
+        fmt::format("{} has neither sequences nor feature columns to train on; set "
+                    "data.sequence_column or data.feature_columns",
+                    spec.path.string()));
   }
 
   const auto targets = static_cast<std::int64_t>(spec.targets.size());
@@ -128,9 +129,10 @@ EncodedData::EncodedData(Dataset dataset, const DataSpec& spec) : impl_(std::mak
     const torch::Tensor present = column.masked_select(column.isnan().logical_not());
     if (present.numel() == 0) continue;
     if (binary_positions && present.max().item<float>() > 1) {
-      throw DataError(fmt::format("per_position target '{}' has label digit {}, but without data.targets[].classes "
-                                  "its labels are 0/1; name its classes (e.g. classes: [other, start, end])",
-                                  spec.targets[t].name, present.max().item<float>()));
+      throw DataError(
+          fmt::format("per_position target '{}' has label digit {}, but without data.targets[].classes "
+                      "its labels are 0/1; name its classes (e.g. classes: [other, start, end])",
+                      spec.targets[t].name, present.max().item<float>()));
     }
     if (!binary_positions && (present.min().item<float>() < 0 || present.max().item<float>() >= width)) {
       throw DataError(fmt::format("target '{}' has class indices outside 0..{} (it lists {} classes)",
@@ -143,15 +145,33 @@ EncodedData::EncodedData(EncodedData&&) noexcept = default;
 EncodedData& EncodedData::operator=(EncodedData&&) noexcept = default;
 EncodedData::~EncodedData() = default;
 
-const Dataset& EncodedData::dataset() const { return impl_->dataset; }
-const DataSpec& EncodedData::spec() const { return impl_->spec; }
-std::size_t EncodedData::size() const { return impl_->dataset.size(); }
-const InputShape& EncodedData::input_shape() const { return impl_->shape; }
-const std::vector<OutputHead>& EncodedData::heads() const { return impl_->heads; }
-bool EncodedData::per_position() const { return impl_->per_position; }
-const torch::Tensor& EncodedData::inputs() const { return impl_->inputs; }
-const torch::Tensor& EncodedData::lengths() const { return impl_->lengths; }
-const torch::Tensor& EncodedData::targets() const { return impl_->targets; }
+const Dataset& EncodedData::dataset() const {
+  return impl_->dataset;
+}
+const DataSpec& EncodedData::spec() const {
+  return impl_->spec;
+}
+std::size_t EncodedData::size() const {
+  return impl_->dataset.size();
+}
+const InputShape& EncodedData::input_shape() const {
+  return impl_->shape;
+}
+const std::vector<OutputHead>& EncodedData::heads() const {
+  return impl_->heads;
+}
+bool EncodedData::per_position() const {
+  return impl_->per_position;
+}
+const torch::Tensor& EncodedData::inputs() const {
+  return impl_->inputs;
+}
+const torch::Tensor& EncodedData::lengths() const {
+  return impl_->lengths;
+}
+const torch::Tensor& EncodedData::targets() const {
+  return impl_->targets;
+}
 
 const torch::Tensor& EncodedData::reverse_complement_inputs() const {
   Impl& d = *impl_;

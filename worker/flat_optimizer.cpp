@@ -27,8 +27,8 @@ FlatOptimizer::FlatOptimizer(const TrainingSpec& spec, const std::vector<torch::
   std::int64_t total = 0;
   for (const auto& p : parameters) {
     if (p.scalar_type() != torch::kFloat) {
-      throw std::invalid_argument(fmt::format("FlatOptimizer handles float32 parameters, got {}",
-                                              c10::toString(p.scalar_type())));
+      throw std::invalid_argument(
+          fmt::format("FlatOptimizer handles float32 parameters, got {}", c10::toString(p.scalar_type())));
     }
     total += p.numel();
   }
@@ -60,10 +60,16 @@ FlatOptimizer::FlatOptimizer(FlatOptimizer&&) noexcept = default;
 FlatOptimizer& FlatOptimizer::operator=(FlatOptimizer&&) noexcept = default;
 FlatOptimizer::~FlatOptimizer() = default;
 
-void FlatOptimizer::zero_grad() { state_->gradients.zero_(); }
+void FlatOptimizer::zero_grad() {
+  state_->gradients.zero_();
+}
 
-double FlatOptimizer::lr() const { return state_->lr; }
-void FlatOptimizer::set_lr(double lr) { state_->lr = lr; }
+double FlatOptimizer::lr() const {
+  return state_->lr;
+}
+void FlatOptimizer::set_lr(double lr) {
+  state_->lr = lr;
+}
 
 void FlatOptimizer::save(torch::serialize::OutputArchive& archive, const std::string& prefix) const {
   const State& s = *state_;

@@ -21,8 +21,8 @@ torch::Tensor present_count(const torch::Tensor& missing, const std::vector<std:
 
 void check_same_shape(const torch::Tensor& a, const torch::Tensor& b, const char* what) {
   if (a.sizes() != b.sizes()) {
-    throw std::invalid_argument(fmt::format("{}: outputs of shape [{}] do not match targets of shape [{}]",
-                                            what, fmt::join(a.sizes(), ", "), fmt::join(b.sizes(), ", ")));
+    throw std::invalid_argument(fmt::format("{}: outputs of shape [{}] do not match targets of shape [{}]", what,
+                                            fmt::join(a.sizes(), ", "), fmt::join(b.sizes(), ", ")));
   }
 }
 
@@ -45,9 +45,10 @@ torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::T
   const torch::Tensor missing = target.isnan();
   std::vector<std::int64_t> weight_shape{target.size(1)};
   for (std::int64_t d = 2; d < target.dim(); ++d) weight_shape.push_back(1);
-  const torch::Tensor terms = torch::binary_cross_entropy_with_logits(
-      logits, target.masked_fill(missing, 0.0), missing.logical_not().to(logits.scalar_type()),
-      pos_weight.view(weight_shape), at::Reduction::None);
+  const torch::Tensor terms =
+      torch::binary_cross_entropy_with_logits(logits, target.masked_fill(missing, 0.0),
+                                              missing.logical_not().to(logits.scalar_type()),
+                                              pos_weight.view(weight_shape), at::Reduction::None);
   return terms.sum(dims) / present_count(missing, dims);
 }
 

@@ -19,12 +19,10 @@ namespace gridfold::worker {
 // positions for per-position targets) are averaged over. Each returns one mean per column.
 at::Tensor masked_mse(const at::Tensor& prediction, const at::Tensor& target);
 // pos_weight [T] multiplies the loss of positive examples (imbalanced binary targets).
-at::Tensor masked_bce_with_logits(const at::Tensor& logits, const at::Tensor& target,
-                                  const at::Tensor& pos_weight);
+at::Tensor masked_bce_with_logits(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& pos_weight);
 // logits [N][K] (or [N][K][L]) against class indices [N] (or [N][L]); class_weight [K]. A
 // scalar: the class-weighted mean over present targets, as torch's weighted cross-entropy.
-at::Tensor masked_cross_entropy(const at::Tensor& logits, const at::Tensor& target,
-                                const at::Tensor& class_weight);
+at::Tensor masked_cross_entropy(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& class_weight);
 
 class MultitaskLoss {
  public:

@@ -41,8 +41,12 @@ using namespace gridfold;
 std::atomic<bool> checkpoint_wanted{false}, stop_wanted{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the signal handlers need a lock-free flag");
 
-extern "C" void on_checkpoint_signal(int) { checkpoint_wanted = true; }
-extern "C" void on_stop_signal(int) { stop_wanted = true; }
+extern "C" void on_checkpoint_signal(int) {
+  checkpoint_wanted = true;
+}
+extern "C" void on_stop_signal(int) {
+  stop_wanted = true;
+}
 
 void handle_signal(int signal, void (*handler)(int)) {
   struct sigaction action {};
@@ -91,20 +95,22 @@ std::vector<std::uint64_t> selected_tasks(const TaskSelection& s, const Experime
       element = *s.element;
     } else {
       const char* id = std::getenv("SLURM_ARRAY_TASK_ID");
-      if (!id || !*id) throw SetupError("--element-offset needs --element or SLURM_ARRAY_TASK_ID (set inside a job array)");
+      if (!id || !*id)
+        throw SetupError("--element-offset needs --element or SLURM_ARRAY_TASK_ID (set inside a job array)");
       element = *s.element_offset + std::stoul(id);
     }
     const std::size_t first = element * s.tasks_per_element;
     if (first >= total) {
-      throw SetupError(fmt::format("element {} starts at task {}, outside the plan of '{}' (tasks 0..{})", element, first,
-                                   plan.name, total - 1));
+      throw SetupError(fmt::format("element {} starts at task {}, outside the plan of '{}' (tasks 0..{})", element,
+                                   first, plan.name, total - 1));
     }
     for (std::size_t t = first; t < std::min(first + s.tasks_per_element, total); ++t) out.push_back(t);
     return out;
   }
   for (std::size_t t : s.tasks) {
     if (t >= total) {
-      throw SetupError(fmt::format("--task {} is outside the plan of '{}', which has tasks 0..{}", t, plan.name, total - 1));
+      throw SetupError(
+          fmt::format("--task {} is outside the plan of '{}', which has tasks 0..{}", t, plan.name, total - 1));
     }
     out.push_back(t);
   }
@@ -141,7 +147,8 @@ int main(int argc, char** argv) {
   app.add_option("--tasks-per-element", selection.tasks_per_element, "Tasks in each array element")
       ->check(CLI::PositiveNumber)
       ->needs(offset_opt);
-  app.add_option("--element", selection.element, "The element to run, instead of SLURM_ARRAY_TASK_ID")->needs(offset_opt);
+  app.add_option("--element", selection.element, "The element to run, instead of SLURM_ARRAY_TASK_ID")
+      ->needs(offset_opt);
   task_opt->excludes(all_opt)->excludes(offset_opt);
   all_opt->excludes(offset_opt);
   app.add_option("--threads", threads,
@@ -229,7 +236,8 @@ int main(int argc, char** argv) {
         print_line(stdout, fmt::format("{}: skipped, {} is already complete", prefix, outcome.file.string()));
         return true;
       case worker::TaskOutcome::Status::failed:
-        print_line(stderr, fmt::format("{}: FAILED: {} (recorded in {})", prefix, outcome.message, outcome.file.string()));
+        print_line(stderr,
+                   fmt::format("{}: FAILED: {} (recorded in {})", prefix, outcome.message, outcome.file.string()));
         return false;
       case worker::TaskOutcome::Status::interrupted:
         print_line(stdout, fmt::format("{}: {}", prefix, outcome.message));
@@ -239,7 +247,8 @@ int main(int argc, char** argv) {
   });
   if (stop_wanted) {
     print_line(stderr, fmt::format("{}gridfold-worker: stopped by SIGTERM; unfinished tasks resume from their "
-                                   "checkpoints when run again", rank_prefix));
+                                   "checkpoints when run again",
+                                   rank_prefix));
     return kExitWorkerStopped;
   }
   if (totals.tasks_failed > 0) {

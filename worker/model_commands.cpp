@@ -50,7 +50,8 @@ int refit(const RefitArguments& a) {
   options.report = [](const std::string& line) { print_line(stdout, line); };
   const ModelFile model = refit_config(layout, plan, a.config, options);
   write_model_file(a.out, model);
-  print_line(stdout, fmt::format("refit config {} on all {} samples -> {}", a.config, plan.sample_count, a.out.string()));
+  print_line(stdout,
+             fmt::format("refit config {} on all {} samples -> {}", a.config, plan.sample_count, a.out.string()));
   return kExitOk;
 }
 
@@ -67,14 +68,18 @@ int predict(const PredictArguments& a) {
 
 }  // namespace
 
-bool is_model_command(std::string_view name) { return name == "refit" || name == "predict"; }
+bool is_model_command(std::string_view name) {
+  return name == "refit" || name == "predict";
+}
 
 int run_model_command(int argc, char** argv) {
   CLI::App app{"gridfold-worker: train and use final models"};
   app.require_subcommand(1);
   RefitArguments r;
   auto* refit_cmd = app.add_subcommand("refit", "Train one config on all samples into a model file");
-  refit_cmd->add_option("--experiment", r.experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
+  refit_cmd->add_option("--experiment", r.experiment, "Experiment directory")
+      ->required()
+      ->check(CLI::ExistingDirectory);
   refit_cmd->add_option("--config", r.config, "Config id")->required();
   refit_cmd->add_option("--out", r.out, "Model file to write")->required();
   refit_cmd->add_option("--threads", r.threads, "Torch threads")->check(CLI::PositiveNumber);

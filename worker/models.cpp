@@ -11,41 +11,38 @@ namespace gridfold::worker {
 namespace nn = torch::nn;
 
 int total_width(const std::vector<OutputHead>& heads) {
-  return std::accumulate(heads.begin(), heads.end(), 0,
-                         [](int sum, const OutputHead& h) { return sum + h.width; });
+  return std::accumulate(heads.begin(), heads.end(), 0, [](int sum, const OutputHead& h) { return sum + h.width; });
 }
 
 namespace {
 
 bool any_per_position(const std::vector<OutputHead>& heads) {
-  return std::any_of(heads.begin(), heads.end(),
-                     [](const OutputHead& h) { return h.task == TaskType::per_position; });
+  return std::any_of(heads.begin(), heads.end(), [](const OutputHead& h) { return h.task == TaskType::per_position; });
 }
 
 // Per-position targets need one output per input position, so the trunk must neither pool
 // globally nor shrink the sequence; pooled targets need the opposite. One network cannot mix.
-bool check_output_kind(const ModelSpec& spec, const InputShape& input,
-                       const std::vector<OutputHead>& heads) {
+bool check_output_kind(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads) {
   if (heads.empty()) throw SpecError("the model has no targets to predict; list data.targets");
   const bool per_position = any_per_position(heads);
-  if (per_position && !std::all_of(heads.begin(), heads.end(), [](const OutputHead& h) {
-        return h.task == TaskType::per_position;
-      })) {
-    throw SpecError("per_position targets cannot share a model with per-sequence targets; "
-                    "run them as separate experiments");
+  if (per_position &&
+      !std::all_of(heads.begin(), heads.end(), [](const OutputHead& h) { return h.task == TaskType::per_position; })) {
+    throw SpecError(
+        "per_position targets cannot share a model with per-sequence targets; "
+        "run them as separate experiments");
   }
   if (per_position != (spec.global_pooling == Pooling::none)) {
-    throw SpecError(per_position
-                        ? "per_position targets need model.global_pooling: none"
-                        : "model.global_pooling: none keeps per-position outputs, which only "
-                          "per_position targets use; choose max, mean or sum");
+    throw SpecError(per_position ? "per_position targets need model.global_pooling: none"
+                                 : "model.global_pooling: none keeps per-position outputs, which only "
+                                   "per_position targets use; choose max, mean or sum");
   }
   if (per_position && (spec.family == ModelFamily::mlp || !input.is_sequence())) {
     throw SpecError("per_position targets need a sequence model (cnn1d, branched_cnn or bilstm)");
   }
   if (per_position && spec.block_pooling != Pooling::none) {
-    throw SpecError("per_position targets need model.block_pooling: none (pooling shortens the "
-                    "sequence below one output per position)");
+    throw SpecError(
+        "per_position targets need model.block_pooling: none (pooling shortens the "
+        "sequence below one output per position)");
   }
   return per_position;
 }
@@ -70,8 +67,8 @@ torch::Tensor in_layout_of(const torch::Tensor& features, const torch::Tensor& m
 
 // Reduces [N][C][L] over the valid positions only, so padding never wins a max or dilutes a
 // mean.
-torch::Tensor pool_valid_positions(const torch::Tensor& x, const torch::Tensor& padding,
-                                   const torch::Tensor& lengths, Pooling pooling) {
+torch::Tensor pool_valid_positions(const torch::Tensor& x, const torch::Tensor& padding, const torch::Tensor& lengths,
+                                   Pooling pooling) {
   switch (pooling) {
     case Pooling::max:
       return x.masked_fill(padding, -std::numeric_limits<float>::infinity()).amax(2);
@@ -147,7 +144,9 @@ nn::Sequential dense_stack(const ModelSpec& spec, int in, int& out_width) {
   return dense;
 }
 
-nn::Conv2d output_layer(int in, int width) { return nn::Conv2d(nn::Conv2dOptions(in, width, 1)); }
+nn::Conv2d output_layer(int in, int width) {
+  return nn::Conv2d(nn::Conv2dOptions(in, width, 1));
+}
 
 // [N][C][1][L] features -> [N][W] (L = 1) or [N][W][L] per-position outputs.
 torch::Tensor dense_and_head(nn::Sequential& dense, nn::Conv2d& head, const torch::Tensor& features,
@@ -163,10 +162,10 @@ void check_block_pooling(const ModelSpec& spec, int length) {
   int pooled = length;
   for (std::size_t i = 0; i < spec.filters.size(); ++i) pooled /= spec.pool_size;
   if (pooled < 1) {
-    throw SpecError(fmt::format(
-        "model.block_pooling over {} blocks of size {} shortens length-{} sequences to nothing; "
-        "use fewer blocks, a smaller model.pool_size or block_pooling: none",
-        spec.filters.size(), spec.pool_size, length));
+    throw SpecError(
+        fmt::format("model.block_pooling over {} blocks of size {} shortens length-{} sequences to nothing; "
+                    "use fewer blocks, a smaller model.pool_size or block_pooling: none",
+                    spec.filters.size(), spec.pool_size, length));
   }
 }
 
@@ -193,13 +192,13 @@ class ModuleNetwork : public Network, public nn::Module {
 // a 0/1 mask: cheaper than masked_fill forwards and backwards).
 class ConvNetwork final : public ModuleNetwork {
  public:
-  ConvNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
-              bool per_position)
+  ConvNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads, bool per_position)
       : per_position_(per_position), pooling_(spec.global_pooling) {
     if (!input.is_sequence()) {
-      throw SpecError(fmt::format("model.family {} reads sequences, but the data has feature "
-                                  "columns; use family mlp",
-                                  to_string(spec.family)));
+      throw SpecError(
+          fmt::format("model.family {} reads sequences, but the data has feature "
+                      "columns; use family mlp",
+                      to_string(spec.family)));
     }
     check_block_pooling(spec, input.length);
     pool_size_ = spec.block_pooling == Pooling::none ? 1 : spec.pool_size;
@@ -294,8 +293,8 @@ class RecurrentNetwork final : public ModuleNetwork {
       throw SpecError("model.family bilstm reads sequences, but the data has feature columns; use family mlp");
     }
     if (spec.hidden_size < 1 || spec.lstm_layers < 1) {
-      throw SpecError(fmt::format("model.hidden_size ({}) and model.lstm_layers ({}) must be >= 1",
-                                  spec.hidden_size, spec.lstm_layers));
+      throw SpecError(fmt::format("model.hidden_size ({}) and model.lstm_layers ({}) must be >= 1", spec.hidden_size,
+                                  spec.lstm_layers));
     }
     lstm_ = register_module("lstm", nn::LSTM(nn::LSTMOptions(input.channels, spec.hidden_size)
                                                  .num_layers(spec.lstm_layers)
@@ -319,11 +318,11 @@ class RecurrentNetwork final : public ModuleNetwork {
                                                                       /*padding_value=*/0.0, inputs.size(2)))
                           .transpose(1, 2);
     // LSTM outputs can be negative, so the pooling masks the padding explicitly.
-    y = per_position_ ? y.unsqueeze(2)
-                      : pool_valid_positions(y, padding_mask(positions_for(positions_, y.size(2)), lengths), lengths,
-                                             pooling_)
-                            .unsqueeze(2)
-                            .unsqueeze(3);
+    y = per_position_
+            ? y.unsqueeze(2)
+            : pool_valid_positions(y, padding_mask(positions_for(positions_, y.size(2)), lengths), lengths, pooling_)
+                  .unsqueeze(2)
+                  .unsqueeze(3);
     return dense_and_head(dense_, head_, y, per_position_);
   }
 
@@ -370,8 +369,8 @@ class ScriptedNetwork final : public Network {
     try {
       module_ = torch::jit::load(spec.script_path.string());
     } catch (const c10::Error& e) {
-      throw SpecError(fmt::format("cannot load TorchScript model {}: {}", spec.script_path.string(),
-                                  e.what_without_backtrace()));
+      throw SpecError(
+          fmt::format("cannot load TorchScript model {}: {}", spec.script_path.string(), e.what_without_backtrace()));
     }
     check_output_shape(input, total_width(heads));
   }
@@ -403,23 +402,24 @@ class ScriptedNetwork final : public Network {
   void check_output_shape(const InputShape& input, int width) {
     torch::NoGradGuard no_grad;
     module_.eval();
-    const torch::Tensor inputs = input.is_sequence() ? torch::zeros({2, input.channels, input.length})
-                                                     : torch::zeros({2, input.features});
+    const torch::Tensor inputs =
+        input.is_sequence() ? torch::zeros({2, input.channels, input.length}) : torch::zeros({2, input.features});
     const torch::Tensor lengths = torch::full({2}, std::max(input.length, 1), torch::kLong);
     torch::Tensor out;
     try {
       out = forward(inputs, lengths);
     } catch (const c10::Error& e) {
-      throw SpecError(fmt::format("TorchScript model {} fails on a batch of shape {}: {}",
-                                  script_path_, fmt::join(inputs.sizes(), "x"), e.what_without_backtrace()));
+      throw SpecError(fmt::format("TorchScript model {} fails on a batch of shape {}: {}", script_path_,
+                                  fmt::join(inputs.sizes(), "x"), e.what_without_backtrace()));
     }
     std::vector<std::int64_t> expected{2, width};
     if (per_position_) expected.push_back(input.length);
     if (out.sizes().vec() != expected) {
-      throw SpecError(fmt::format("TorchScript model {} returns shape [{}], expected [{}] (batch, "
-                                  "outputs{})",
-                                  script_path_, fmt::join(out.sizes(), ", "), fmt::join(expected, ", "),
-                                  per_position_ ? ", positions" : ""));
+      throw SpecError(
+          fmt::format("TorchScript model {} returns shape [{}], expected [{}] (batch, "
+                      "outputs{})",
+                      script_path_, fmt::join(out.sizes(), ", "), fmt::join(expected, ", "),
+                      per_position_ ? ", positions" : ""));
     }
     module_.train();
   }

@@ -15,8 +15,7 @@ ModelWeights weights_of(Network& network, const std::optional<Standardizer>& sta
   for (std::size_t i = 0; i < state.size(); ++i) {
     const torch::Tensor values = state[i].detach().to(torch::kCPU, torch::kFloat).contiguous();
     const float* data = values.data_ptr<float>();
-    w.tensors.push_back({names.at(i), values.sizes().vec(),
-                         std::vector<float>(data, data + values.numel())});
+    w.tensors.push_back({names.at(i), values.sizes().vec(), std::vector<float>(data, data + values.numel())});
   }
   if (standardizer) {
     w.target_mean = standardizer->mean;
@@ -34,23 +33,23 @@ void load_weights(Network& network, const ModelWeights& weights) {
   std::vector<at::Tensor> state = network.state();
   const std::vector<std::string> names = network.state_names();
   if (state.size() != saved.size()) {
-    throw SpecError(fmt::format("the saved weights hold {} tensors but the network has {}; they belong to another "
-                                "architecture",
-                                saved.size(), state.size()));
+    throw SpecError(
+        fmt::format("the saved weights hold {} tensors but the network has {}; they belong to another "
+                    "architecture",
+                    saved.size(), state.size()));
   }
   for (std::size_t i = 0; i < state.size(); ++i) {
     const auto found = saved.find(names[i]);
     if (found == saved.end()) {
-      throw SpecError(fmt::format("the saved weights have no tensor '{}'; they belong to another architecture",
-                                  names[i]));
+      throw SpecError(
+          fmt::format("the saved weights have no tensor '{}'; they belong to another architecture", names[i]));
     }
     const NamedTensor& t = *found->second;
     if (state[i].sizes().vec() != t.shape) {
       throw SpecError(fmt::format("saved tensor '{}' has shape [{}], the network's has [{}]", t.name,
                                   fmt::join(t.shape, ", "), fmt::join(state[i].sizes(), ", ")));
     }
-    const torch::Tensor values =
-        torch::from_blob(const_cast<float*>(t.values.data()), t.shape, torch::kFloat);
+    const torch::Tensor values = torch::from_blob(const_cast<float*>(t.values.data()), t.shape, torch::kFloat);
     state[i].copy_(values);
   }
 }

@@ -35,16 +35,17 @@ Inputs encode_samples(const ModelFile& model, const Dataset& samples) {
                                   model.feature_columns.size()));
     }
     in.shape.features = static_cast<int>(samples.feature_count);
-    in.values = torch::from_blob(const_cast<float*>(samples.features.data()), {n, in.shape.features}, torch::kFloat)
-                    .clone();
+    in.values =
+        torch::from_blob(const_cast<float*>(samples.features.data()), {n, in.shape.features}, torch::kFloat).clone();
     in.lengths = torch::ones({n}, torch::kLong);
     return in;
   }
   for (std::size_t i = 0; i < samples.sequences.size(); ++i) {
     if (static_cast<std::int64_t>(samples.sequences[i].size()) > model.sequence_length) {
-      throw DataError(fmt::format("sequence '{}' is {} long; the model was trained on sequences of at most {}, "
-                                  "the length its network was built for",
-                                  samples.ids[i], samples.sequences[i].size(), model.sequence_length));
+      throw DataError(
+          fmt::format("sequence '{}' is {} long; the model was trained on sequences of at most {}, "
+                      "the length its network was built for",
+                      samples.ids[i], samples.sequences[i].size(), model.sequence_length));
     }
   }
   EncodedBatch batch =
@@ -81,7 +82,8 @@ torch::Tensor member_predictions(Network& network, const ModelWeights& weights, 
   std::int64_t offset = 0;
   for (std::size_t t = 0; t < model.targets.size(); ++t) {
     const ModelTarget& target = model.targets[t];
-    const std::int64_t width = target.task == TaskType::multiclass ? static_cast<std::int64_t>(target.classes.size()) : 1;
+    const std::int64_t width =
+        target.task == TaskType::multiclass ? static_cast<std::int64_t>(target.classes.size()) : 1;
     torch::Tensor block = raw.narrow(1, offset, width);
     offset += width;
     switch (target.task) {
@@ -95,8 +97,8 @@ torch::Tensor member_predictions(Network& network, const ModelWeights& weights, 
         block = torch::softmax(block, 1);
         break;
       case TaskType::per_position:
-        throw SpecError(fmt::format("target '{}' is per_position, which gridfold predict does not handle",
-                                    target.name));
+        throw SpecError(
+            fmt::format("target '{}' is per_position, which gridfold predict does not handle", target.name));
     }
     columns.push_back(block.to(torch::kDouble));
   }

@@ -17,8 +17,8 @@ namespace gridfold::worker {
 
 ModelFile refit_config(const ExperimentLayout& layout, const ExperimentPlan& plan, const std::string& config_id,
                        const RefitOptions& options) {
-  const auto config = std::find_if(plan.configs.begin(), plan.configs.end(),
-                                   [&](const Config& c) { return c.id == config_id; });
+  const auto config =
+      std::find_if(plan.configs.begin(), plan.configs.end(), [&](const Config& c) { return c.id == config_id; });
   if (config == plan.configs.end()) {
     throw SpecError(fmt::format("config {} is not in the plan of '{}' ({} configs; gridfold harvest lists them)",
                                 config_id, plan.name, plan.configs.size()));
@@ -29,9 +29,10 @@ ModelFile refit_config(const ExperimentLayout& layout, const ExperimentPlan& pla
 
   const EncodedData data(load_dataset(spec.data), spec.data);
   if (data.size() != plan.sample_count) {
-    throw DataError(fmt::format("{} now holds {} samples but the plan was made for {}; the data changed since "
-                                "planning, plan the experiment again",
-                                spec.data.path.string(), data.size(), plan.sample_count));
+    throw DataError(
+        fmt::format("{} now holds {} samples but the plan was made for {}; the data changed since "
+                    "planning, plan the experiment again",
+                    spec.data.path.string(), data.size(), plan.sample_count));
   }
   ModelFile model = describe_model(plan, *config, document.text(), spec, data.dataset(), FinalModelStrategy::refit);
 

@@ -13,7 +13,7 @@
 namespace gridfold::worker {
 
 struct RefitOptions {
-  int threads = 0;  // 0: training.threads, else SLURM_CPUS_PER_TASK, else all cores
+  int threads = 0;                                 // 0: training.threads, else SLURM_CPUS_PER_TASK, else all cores
   std::function<void(const std::string&)> report;  // progress lines, one per validation
 };
 

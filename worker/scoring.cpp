@@ -51,8 +51,7 @@ TestScores score_rows(const EncodedData& data, const std::optional<Standardizer>
   out.prediction.assign(n * targets, nan);
   if (n == 0) return out;
 
-  const torch::Tensor row_index = torch::tensor(
-      std::vector<std::int64_t>(rows.begin(), rows.end()), torch::kLong);
+  const torch::Tensor row_index = torch::tensor(std::vector<std::int64_t>(rows.begin(), rows.end()), torch::kLong);
   std::int64_t offset = 0;
   for (std::size_t t = 0; t < targets; ++t) {
     const OutputHead& head = heads[t];
@@ -68,9 +67,9 @@ TestScores score_rows(const EncodedData& data, const std::optional<Standardizer>
       const torch::Tensor pred_t = values.masked_select(present).to(torch::kDouble).contiguous();
       truth.assign(truth_t.data_ptr<double>(), truth_t.data_ptr<double>() + truth_t.numel());
       predicted.assign(pred_t.data_ptr<double>(), pred_t.data_ptr<double>() + pred_t.numel());
-      out.metrics[head.target] =
-          head.width == 1 ? binary_metrics(truth, predicted)
-                          : multiclass_metrics(truth, predicted, static_cast<std::size_t>(head.width));
+      out.metrics[head.target] = head.width == 1
+                                     ? binary_metrics(truth, predicted)
+                                     : multiclass_metrics(truth, predicted, static_cast<std::size_t>(head.width));
       out.positions.push_back(position_labels(data, t, row_index, labels, values));
       for (const auto& [name, value] : boundary_metrics(out.positions.back())) out.metrics[head.target][name] = value;
       continue;

@@ -19,8 +19,12 @@ std::uint64_t derive_seed(std::uint64_t seed, SeedStream stream) {
   return z ^ (z >> 31);
 }
 
-void shuffle_in_place(std::span<std::uint32_t> values, std::mt19937_64& rng) { fisher_yates(values, rng); }
+void shuffle_in_place(std::span<std::uint32_t> values, std::mt19937_64& rng) {
+  fisher_yates(values, rng);
+}
 
-void shuffle_in_place(std::span<std::int64_t> values, std::mt19937_64& rng) { fisher_yates(values, rng); }
+void shuffle_in_place(std::span<std::int64_t> values, std::mt19937_64& rng) {
+  fisher_yates(values, rng);
+}
 
 }  // namespace gridfold::worker

@@ -42,8 +42,8 @@ std::vector<std::int64_t> tile_starts(std::int64_t length, std::int64_t window) 
   return starts;
 }
 
-at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::Tensor& lengths,
-                         const at::Tensor& rows, std::int64_t window, std::int64_t chunk_tiles) {
+at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
+                         std::int64_t window, std::int64_t chunk_tiles) {
   const std::int64_t row_count = rows.size(0);
   const torch::Tensor row_lengths = lengths.index_select(0, rows).contiguous();
   const auto* length = row_lengths.data_ptr<std::int64_t>();

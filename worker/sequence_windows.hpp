@@ -36,7 +36,7 @@ std::vector<std::int64_t> tile_starts(std::int64_t length, std::int64_t window);
 // [R][outputs]: for each of `rows`, the mean of the network's outputs over the row's tiles.
 // The network runs on at most `chunk_tiles` tiles at a time, so memory stays bounded however
 // long the sequences are. The caller sets evaluation mode and disables autograd.
-at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::Tensor& lengths,
-                         const at::Tensor& rows, std::int64_t window, std::int64_t chunk_tiles);
+at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
+                         std::int64_t window, std::int64_t chunk_tiles);
 
 }  // namespace gridfold::worker

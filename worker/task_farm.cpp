@@ -67,7 +67,9 @@ MpiSession::MpiSession(int& argc, char**& argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size_);
 }
 
-MpiSession::~MpiSession() { MPI_Finalize(); }
+MpiSession::~MpiSession() {
+  MPI_Finalize();
+}
 
 std::vector<RankFailure> agree_on_setup(const MpiSession& mpi, const std::optional<std::string>& failure) {
   // Each rank sends its reason's length (-1: ready), then the reasons' characters.

@@ -113,10 +113,13 @@ std::string checkpoint_identity(const ExperimentLayout& layout, const Experiment
   const std::string spec_text = read_text_file(layout.spec());
   return fmt::format("{} config {} {} seed {} spec {} fingerprint {}", plan.name, config_id, fold_label(task), seed,
                      checksum_hex(xxh64(std::as_bytes(std::span(spec_text.data(), spec_text.size())))),
-                     expected_fingerprint(plan, task_index(plan, task.config, task.outer_fold, task.inner_fold)).digest());
+                     expected_fingerprint(plan, task_index(plan, task.config, task.outer_fold, task.inner_fold))
+                         .digest());
 }
 
-std::string format_loss(double value) { return std::isnan(value) ? "-" : fmt::format("{:.4g}", value); }
+std::string format_loss(double value) {
+  return std::isnan(value) ? "-" : fmt::format("{:.4g}", value);
+}
 
 // Rate-limits training progress into report lines.
 class ProgressLines {
@@ -134,8 +137,7 @@ class ProgressLines {
     reported_ = true;
     last_report_ = now;
     options_.report(fmt::format("{}: epoch {}/{} train {} val {}{}", prefix_, p.epoch, p.epochs,
-                                format_loss(p.train_loss), format_loss(p.validation_loss),
-                                p.improved ? " *" : ""));
+                                format_loss(p.train_loss), format_loss(p.validation_loss), p.improved ? " *" : ""));
   }
 
  private:
@@ -192,8 +194,8 @@ void write_failure(const std::filesystem::path& file, std::size_t task_index, co
 TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan, std::size_t task_index,
                      const TaskOptions& options) {
   if (task_index >= plan.tasks.size()) {
-    throw std::out_of_range(fmt::format("task {} is outside the plan of {} (tasks 0..{})", task_index, plan.name,
-                                        plan.tasks.size() - 1));
+    throw std::out_of_range(
+        fmt::format("task {} is outside the plan of {} (tasks 0..{})", task_index, plan.name, plan.tasks.size() - 1));
   }
   const auto start = Clock::now();
   const Task& task = plan.tasks[task_index];
@@ -219,16 +221,18 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
 
     const EncodedData& data = encoded_data_for(spec.data);
     if (data.size() != plan.sample_count) {
-      throw DataError(fmt::format("{} now holds {} samples but the plan was made for {}; the data changed "
-                                  "since planning, plan the experiment again",
-                                  spec.data.path.string(), data.size(), plan.sample_count));
+      throw DataError(
+          fmt::format("{} now holds {} samples but the plan was made for {}; the data changed "
+                      "since planning, plan the experiment again",
+                      spec.data.path.string(), data.size(), plan.sample_count));
     }
     if (data_checksum_for(spec.data) != plan.data_checksum) {
-      throw DataError(fmt::format("{} has checksum {} but the plan was made for {}; the data changed since "
-                                  "planning, plan the experiment again with gridfold plan --replan",
-                                  spec.data.path.string(), data_checksum_for(spec.data),
-                                  plan.data_checksum.empty() ? "unrecorded data (a plan of an older gridfold)"
-                                                             : plan.data_checksum));
+      throw DataError(
+          fmt::format("{} has checksum {} but the plan was made for {}; the data changed since "
+                      "planning, plan the experiment again with gridfold plan --replan",
+                      spec.data.path.string(), data_checksum_for(spec.data),
+                      plan.data_checksum.empty() ? "unrecorded data (a plan of an older gridfold)"
+                                                 : plan.data_checksum));
     }
     if (result_exists) set_aside_stale_result(layout, outcome.file, config.id);
     const std::vector<std::uint32_t> train = train_rows(plan, task);

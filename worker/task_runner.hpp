@@ -15,7 +15,7 @@
 namespace gridfold::worker {
 
 struct TaskOptions {
-  int threads = 0;  // 0: training.threads, else SLURM_CPUS_PER_TASK, else all cores
+  int threads = 0;                 // 0: training.threads, else SLURM_CPUS_PER_TASK, else all cores
   int mpi_rank = 0, mpi_size = 1;  // recorded in the result's provenance
   // Receives progress lines (no newline); at most one per report_interval_seconds per
   // task, plus the first and the last validation.

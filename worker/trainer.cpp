@@ -51,30 +51,34 @@ void check_training_spec(const TrainingSpec& t, const EncodedData& data) {
   }
   if (t.eval_every < 0) throw SpecError(fmt::format("training.eval_every is {}; it must be >= 0", t.eval_every));
   if (!(t.reverse_complement >= 0 && t.reverse_complement <= 1)) {
-    throw SpecError(fmt::format("training.reverse_complement is {}; it is a probability in [0, 1]",
-                                t.reverse_complement));
+    throw SpecError(
+        fmt::format("training.reverse_complement is {}; it is a probability in [0, 1]", t.reverse_complement));
   }
   if (t.reverse_complement > 0 && data.per_position()) {
-    throw SpecError("training.reverse_complement would reverse the sequences but not their per-position "
-                    "labels; set it to 0 for per_position targets");
+    throw SpecError(
+        "training.reverse_complement would reverse the sequences but not their per-position "
+        "labels; set it to 0 for per_position targets");
   }
   if (t.crop_length > 0 && !data.input_shape().is_sequence()) {
-    throw SpecError(fmt::format("training.crop_length is {} but the data has feature columns, not sequences, "
-                                "to crop; set it to 0",
-                                t.crop_length));
+    throw SpecError(
+        fmt::format("training.crop_length is {} but the data has feature columns, not sequences, "
+                    "to crop; set it to 0",
+                    t.crop_length));
   }
   if (t.crop_length > 0 && data.per_position()) {
-    throw SpecError("training.crop_length would crop the sequences but not their per-position labels; set it to 0 "
-                    "for per_position targets");
+    throw SpecError(
+        "training.crop_length would crop the sequences but not their per-position labels; set it to 0 "
+        "for per_position targets");
   }
   if (t.balanced_sampling && !balanced_target(data.heads())) {
     std::string targets;
     for (const auto& head : data.heads()) {
       targets += fmt::format("{}{} ({})", targets.empty() ? "" : ", ", head.target, to_string(head.task));
     }
-    throw SpecError(fmt::format("training.balanced_sampling balances the classes of the first binary or multiclass "
-                                "target, and data.targets has none: {}; set it to false",
-                                targets));
+    throw SpecError(
+        fmt::format("training.balanced_sampling balances the classes of the first binary or multiclass "
+                    "target, and data.targets has none: {}; set it to false",
+                    targets));
   }
 }
 
@@ -96,9 +100,7 @@ torch::Tensor learning_targets(const EncodedData& data, const std::optional<Stan
   const auto& heads = data.heads();
   for (std::size_t t = 0; t < heads.size(); ++t) {
     if (heads[t].task != TaskType::regression) continue;
-    scaled.select(1, static_cast<std::int64_t>(t))
-        .sub_(standardizer->mean[t])
-        .div_(standardizer->scale[t]);
+    scaled.select(1, static_cast<std::int64_t>(t)).sub_(standardizer->mean[t]).div_(standardizer->scale[t]);
   }
   return scaled;
 }
@@ -128,9 +130,10 @@ class TrainingRun {
       const std::size_t target = *balanced_target(data.heads());
       balanced_.emplace(fit_rows_, data.dataset().targets[target]);
       if (balanced_->class_count() == 0) {
-        throw TrainingError(fmt::format("training.balanced_sampling: no training row has a label for target '{}' "
-                                        "to balance",
-                                        data.heads()[target].target));
+        throw TrainingError(
+            fmt::format("training.balanced_sampling: no training row has a label for target '{}' "
+                        "to balance",
+                        data.heads()[target].target));
       }
     }
     // The loss weighs classes by the balance of the rows training sees: with balanced
@@ -282,9 +285,10 @@ class TrainingRun {
     const torch::Tensor loss = (*loss_)(network_->forward(inputs, lengths), targets);
     const double value = loss.item<double>();
     if (!std::isfinite(value)) {
-      throw TrainingError(fmt::format("training loss became {} at epoch {} step {} (lr {}); lower "
-                                      "training.lr or check the targets for extreme values",
-                                      value, state_.epoch, state_.step + 1, t_.lr));
+      throw TrainingError(
+          fmt::format("training loss became {} at epoch {} step {} (lr {}); lower "
+                      "training.lr or check the targets for extreme values",
+                      value, state_.epoch, state_.step + 1, t_.lr));
     }
     loss.backward();
     optimizer_->step();
@@ -317,8 +321,7 @@ class TrainingRun {
 
   void validate(TrainingOutcome& out) {
     const auto start = Clock::now();
-    const double train_loss =
-        state_.running_samples > 0 ? state_.running_loss / state_.running_samples : std::nan("");
+    const double train_loss = state_.running_samples > 0 ? state_.running_loss / state_.running_samples : std::nan("");
     state_.running_loss = state_.running_samples = 0;
     double validation_loss = std::numeric_limits<double>::quiet_NaN();
     bool improved = false;
@@ -329,9 +332,10 @@ class TrainingRun {
         validation_loss = (*loss_)(outputs, validation_targets_).item<double>();
       }
       if (!std::isfinite(validation_loss)) {
-        throw TrainingError(fmt::format("validation loss became {} at epoch {} step {} (lr {}); lower "
-                                        "training.lr or check the targets for extreme values",
-                                        validation_loss, state_.epoch, state_.step, t_.lr));
+        throw TrainingError(
+            fmt::format("validation loss became {} at epoch {} step {} (lr {}); lower "
+                        "training.lr or check the targets for extreme values",
+                        validation_loss, state_.epoch, state_.step, t_.lr));
       }
       improved = validation_loss < state_.best_loss;
       if (improved) {
@@ -349,7 +353,8 @@ class TrainingRun {
     out.validation_loss.push_back(validation_loss);
     out.eval_seconds += seconds_since(start);
     if (progress_) {
-      progress_({state_.epoch, t_.epochs, state_.step, train_loss, validation_loss, improved, validation_index_.size(0)});
+      progress_(
+          {state_.epoch, t_.epochs, state_.step, train_loss, validation_loss, improved, validation_index_.size(0)});
     }
   }
 
@@ -391,13 +396,13 @@ class TrainingRun {
 }  // namespace
 
 TrainingOutcome train_and_evaluate(const ExperimentSpec& spec, const EncodedData& data,
-                                   std::span<const std::uint32_t> train_rows,
-                                   std::span<const std::uint32_t> test_rows, std::uint64_t seed,
-                                   const ProgressCallback& progress, const Checkpointing& checkpointing) {
+                                   std::span<const std::uint32_t> train_rows, std::span<const std::uint32_t> test_rows,
+                                   std::uint64_t seed, const ProgressCallback& progress,
+                                   const Checkpointing& checkpointing) {
   check_training_spec(spec.training, data);
   if (spec.data.targets.size() != data.heads().size()) {
-    throw SpecError(fmt::format("the spec lists {} targets but the encoded data has {}",
-                                spec.data.targets.size(), data.heads().size()));
+    throw SpecError(fmt::format("the spec lists {} targets but the encoded data has {}", spec.data.targets.size(),
+                                data.heads().size()));
   }
   TrainingRun run(spec, data, train_rows, seed, progress, checkpointing);
   TrainingOutcome out = run.run();

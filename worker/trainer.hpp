@@ -41,9 +41,9 @@ struct TrainingProgress {
   int epoch = 0;  // 1-based epoch in progress
   int epochs = 0;
   std::int64_t step = 0;
-  double train_loss = 0;       // mean over the steps since the previous validation
-  double validation_loss = 0;  // NaN without a validation split
-  bool improved = false;       // a new best; its weights are kept
+  double train_loss = 0;             // mean over the steps since the previous validation
+  double validation_loss = 0;        // NaN without a validation split
+  bool improved = false;             // a new best; its weights are kept
   std::int64_t validation_rows = 0;  // rows scored: the split, capped at eval_max_samples
 };
 
@@ -75,9 +75,8 @@ using ProgressCallback = std::function<void(const TrainingProgress&)>;
 // interrupted and resumed from its checkpoint too. The checkpoint file stays in place when
 // training returns or throws; removing it once the result is safe is the caller's job.
 TrainingOutcome train_and_evaluate(const ExperimentSpec& spec, const EncodedData& data,
-                                   std::span<const std::uint32_t> train_rows,
-                                   std::span<const std::uint32_t> test_rows, std::uint64_t seed,
-                                   const ProgressCallback& progress = {},
+                                   std::span<const std::uint32_t> train_rows, std::span<const std::uint32_t> test_rows,
+                                   std::uint64_t seed, const ProgressCallback& progress = {},
                                    const Checkpointing& checkpointing = {});
 
 }  // namespace gridfold::worker

@@ -22,7 +22,8 @@ void add_finalize(CLI::App& app, int& exit_code) {
   cmd->add_option("--config", options->config, "Config id (default: the best by the ranking metric)");
   cmd->add_option("--strategy", *strategy, "refit or ensemble (default: final_model.strategy)")
       ->check(CLI::IsMember({"refit", "ensemble"}));
-  cmd->add_option("--target", options->target, "Target to rank configs by (default: final_model.target, else the first)");
+  cmd->add_option("--target", options->target,
+                  "Target to rank configs by (default: final_model.target, else the first)");
   cmd->add_option("--metric", options->metric,
                   "Ranking metric (default: final_model.metric, else r2, auroc or accuracy by task type)");
   cmd->add_option("--threads", options->threads, "refit: training threads (default: all cores)")

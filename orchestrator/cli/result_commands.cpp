@@ -55,12 +55,15 @@ void add_harvest(CLI::App& app, int& exit_code) {
 void add_report(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<ReportOptions>();
   auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("report", "Plot a harvest with gnuplot and summarise it in index.html and summary.md");
+  CLI::App* cmd =
+      app.add_subcommand("report", "Plot a harvest with gnuplot and summarise it in index.html and summary.md");
   cmd->add_option("experiment", options->experiment, "Experiment directory")->required()->check(CLI::ExistingDirectory);
   cmd->add_option("--out,-o", options->out, "Output directory (default: EXPERIMENT/report)");
   cmd->add_option("--metric", options->metric,
                   "Ranking metric for every target (default: r2, auroc, accuracy or f1 by task type)");
-  cmd->add_option("--top", options->top, "Ranked configs listed per target")->check(CLI::PositiveNumber)->default_val(20);
+  cmd->add_option("--top", options->top, "Ranked configs listed per target")
+      ->check(CLI::PositiveNumber)
+      ->default_val(20);
   cmd->add_flag("--json", *json, "Print the produced files as JSON");
   cmd->callback([options, json, &exit_code] {
     use_experiment_hdf5_settings(ExperimentLayout(options->experiment));

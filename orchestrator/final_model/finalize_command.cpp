@@ -34,8 +34,8 @@ const TargetSpec& ranking_target(const ExperimentSpec& spec, const std::string& 
   }
   std::vector<std::string> names;
   for (const auto& t : spec.data.targets) names.push_back(t.name);
-  throw FinalizeError(fmt::format("--target {} is not a target of the experiment; choose from: {}", name,
-                                  fmt::join(names, ", ")));
+  throw FinalizeError(
+      fmt::format("--target {} is not a target of the experiment; choose from: {}", name, fmt::join(names, ", ")));
 }
 
 std::uint32_t config_index(const ExperimentPlan& plan, const std::string& id) {
@@ -55,20 +55,23 @@ ConfigRanking rank(const ExperimentPlan& plan, const ResultStore& store, const s
   std::vector<ScoredFold> folds;
   // As harvest: below a few thousand results per process, starting processes costs more than it saves.
   constexpr std::size_t kResultsPerProcess = 5000;
-  const auto processes = static_cast<unsigned>(std::clamp<std::size_t>(
-      (store.loose_count() + store.archived_count()) / kResultsPerProcess, 1, available_cpus()));
+  const auto processes =
+      static_cast<unsigned>(std::clamp<std::size_t>((store.loose_count() + store.archived_count()) / kResultsPerProcess,
+                                                    1, available_cpus()));
   for (NamedScores& named : read_result_scores(store, processes)) {
     const auto config = config_of_id.find(named.scores.config_id);
     if (config == config_of_id.end()) continue;
-    folds.push_back({config->second, named.scores.outer_fold, named.scores.inner_fold, std::move(named.scores.metrics)});
+    folds.push_back(
+        {config->second, named.scores.outer_fold, named.scores.inner_fold, std::move(named.scores.metrics)});
   }
   std::sort(folds.begin(), folds.end(), [](const ScoredFold& a, const ScoredFold& b) {
     return std::tie(a.config, a.outer_fold, a.inner_fold) < std::tie(b.config, b.outer_fold, b.inner_fold);
   });
   if (folds.empty()) {
-    throw FinalizeError(fmt::format("experiment '{}' has no fold results to rank its configs by; run it first, or "
-                                    "name the config with --config",
-                                    plan.name));
+    throw FinalizeError(
+        fmt::format("experiment '{}' has no fold results to rank its configs by; run it first, or "
+                    "name the config with --config",
+                    plan.name));
   }
   ConfigRanking ranking = rank_configs(folds, plan.configs.size(), target, metric);
   const auto& best = ranking.rows.front();
@@ -96,18 +99,20 @@ std::vector<ModelWeights> fold_networks(const ExperimentLayout& layout, const Ex
   store.read(names, [&](const std::string& name, std::span<const std::byte> bytes) {
     FoldResult result = read_fold_result_image(bytes.data(), bytes.size(), name);
     if (!result.weights) {
-      throw FinalizeError(fmt::format("{} holds no trained network: the ensemble strategy needs output.save_models: "
-                                      "true when the folds are trained (or use final_model.strategy refit)",
-                                      name));
+      throw FinalizeError(
+          fmt::format("{} holds no trained network: the ensemble strategy needs output.save_models: "
+                      "true when the folds are trained (or use final_model.strategy refit)",
+                      name));
     }
     networks[fold_of_name.at(name)] = std::move(*result.weights);
   });
   std::vector<ModelWeights> out;
   for (const auto& [name, fold] : fold_of_name) {
     if (!networks.count(fold)) {
-      throw FinalizeError(fmt::format("config {} has no result for outer fold {} ({}); an ensemble needs every outer "
-                                      "fold (gridfold status shows what is missing)",
-                                      config_id, fold, name));
+      throw FinalizeError(
+          fmt::format("config {} has no result for outer fold {} ({}); an ensemble needs every outer "
+                      "fold (gridfold status shows what is missing)",
+                      config_id, fold, name));
     }
   }
   for (auto& [fold, weights] : networks) out.push_back(std::move(weights));
@@ -116,8 +121,15 @@ std::vector<ModelWeights> fold_networks(const ExperimentLayout& layout, const Ex
 
 void refit(const FinalizeOptions& o, const std::string& config_id, const std::filesystem::path& out) {
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::vector<std::string> argv{worker_executable().string(), "refit", "--experiment", o.experiment.string(),
-                                      "--config", config_id, "--out", out.string(), "--threads",
+  const std::vector<std::string> argv{worker_executable().string(),
+                                      "refit",
+                                      "--experiment",
+                                      o.experiment.string(),
+                                      "--config",
+                                      config_id,
+                                      "--out",
+                                      out.string(),
+                                      "--threads",
                                       std::to_string(threads)};
   const int rc = run_command_inheriting_output(argv);
   if (rc != 0) {
@@ -139,9 +151,9 @@ FinalizeSummary finalize_experiment(const FinalizeOptions& o) {
   s.strategy = o.strategy.value_or(spec.final_model.strategy);
   const TargetSpec& target = ranking_target(spec, o.target.empty() ? spec.final_model.target : o.target);
   s.target = target.name;
-  s.metric = !o.metric.empty() ? o.metric
+  s.metric = !o.metric.empty()                  ? o.metric
              : !spec.final_model.metric.empty() ? spec.final_model.metric
-                                                 : default_ranking_metric(target.task);
+                                                : default_ranking_metric(target.task);
   s.out = o.out.empty() ? layout.root() / "model.h5" : o.out;
 
   std::uint32_t config = 0;
@@ -169,10 +181,9 @@ FinalizeSummary finalize_experiment(const FinalizeOptions& o) {
 }
 
 std::string render_text(const FinalizeSummary& s) {
-  const std::string score =
-      s.score.count > 0 ? fmt::format(" ({} {} {:.4g} over {} outer folds)", s.target, s.metric, s.score.mean,
-                                      s.score.count)
-                        : "";
+  const std::string score = s.score.count > 0 ? fmt::format(" ({} {} {:.4g} over {} outer folds)", s.target, s.metric,
+                                                            s.score.mean, s.score.count)
+                                              : "";
   return fmt::format("final model: config {}{}, {} of {} network{} -> {}\n", s.config_id, score, to_string(s.strategy),
                      s.members, s.members == 1 ? "" : "s", s.out.string());
 }

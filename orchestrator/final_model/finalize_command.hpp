@@ -35,11 +35,11 @@ class WorkerError : public Error {
 
 struct FinalizeOptions {
   std::filesystem::path experiment;
-  std::filesystem::path out;                       // empty = <experiment>/model.h5
-  std::string config;                              // empty = the best-ranked config
-  std::optional<FinalModelStrategy> strategy;      // overrides final_model.strategy
-  std::string target, metric;                      // override final_model.target / metric
-  int threads = 0;                                 // refit: worker threads (0 = all cores)
+  std::filesystem::path out;                   // empty = <experiment>/model.h5
+  std::string config;                          // empty = the best-ranked config
+  std::optional<FinalModelStrategy> strategy;  // overrides final_model.strategy
+  std::string target, metric;                  // override final_model.target / metric
+  int threads = 0;                             // refit: worker threads (0 = all cores)
 };
 
 struct FinalizeSummary {

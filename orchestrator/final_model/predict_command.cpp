@@ -14,9 +14,17 @@ namespace gridfold {
 
 void predict_with_model(const PredictOptions& o) {
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::vector<std::string> argv{worker_executable().string(), "predict", "--model", o.model.string(),
-                                      "--input", o.input.string(), "--out", o.out.string(),
-                                      "--batch-size", std::to_string(o.batch_size), "--threads",
+  const std::vector<std::string> argv{worker_executable().string(),
+                                      "predict",
+                                      "--model",
+                                      o.model.string(),
+                                      "--input",
+                                      o.input.string(),
+                                      "--out",
+                                      o.out.string(),
+                                      "--batch-size",
+                                      std::to_string(o.batch_size),
+                                      "--threads",
                                       std::to_string(threads)};
   const int rc = run_command_inheriting_output(argv);
   if (rc != 0) {

@@ -30,9 +30,10 @@ void check_name(const ExperimentLayout& layout, const std::string& name, const F
   const std::string expected =
       layout.result(s.config_id, s.outer_fold, s.inner_fold).lexically_relative(layout.root()).generic_string();
   if (name != expected) {
-    throw HarvestError(fmt::format("{} holds the result of config {} outer fold {} inner fold {}, which belongs at {}; "
-                                   "move it back",
-                                   name, s.config_id, s.outer_fold, s.inner_fold, expected));
+    throw HarvestError(
+        fmt::format("{} holds the result of config {} outer fold {} inner fold {}, which belongs at {}; "
+                    "move it back",
+                    name, s.config_id, s.outer_fold, s.inner_fold, expected));
   }
 }
 
@@ -121,8 +122,8 @@ HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metri
                               const ExperimentLayout& layout, PredictionUses& uses) {
   const std::string metric = metric_option.empty() ? default_ranking_metric(target.task) : metric_option;
   check_metric(folds, target.name, metric);
-  HarvestTarget t{target.name, target.task, rank_configs(folds, plan.configs.size(), target.name, metric), {},
-                  target.tolerance, target.classes};
+  HarvestTarget t{target.name, target.task,      rank_configs(folds, plan.configs.size(), target.name, metric),
+                  {},          target.tolerance, target.classes};
   const auto& best = t.ranking.rows.front();
   if (best.metrics.count(metric) && !std::isnan(best.metrics.at(metric).mean)) {
     for (int f = 0; f < static_cast<int>(plan.folds.outer_count()); ++f) {
@@ -167,7 +168,8 @@ std::vector<TargetSpec> targets_of_configs(const SpecDocument& doc, const Experi
   std::vector<TargetSpec> targets;
   for (const auto& config : plan.configs) {
     for (const TargetSpec& target : doc.resolve(config.params).data.targets) {
-      const bool known = std::any_of(targets.begin(), targets.end(), [&](const TargetSpec& t) { return t.name == target.name; });
+      const bool known =
+          std::any_of(targets.begin(), targets.end(), [&](const TargetSpec& t) { return t.name == target.name; });
       if (!known) targets.push_back(target);
     }
   }
@@ -196,7 +198,8 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
     throw HarvestError(fmt::format("{} has no fold results of its plan yet (neither under results/ nor in archives){}",
                                    layout.root().string(),
                                    r.stale ? fmt::format("; {} results are stale (made from another spec, data or "
-                                                         "gridfold version): run the tasks again", r.stale)
+                                                         "gridfold version): run the tasks again",
+                                                         r.stale)
                                            : ""));
   }
   PredictionUses uses;
@@ -223,14 +226,15 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
 
 std::string render_text(const HarvestSummary& summary) {
   const HarvestReport& r = summary.report;
-  std::string out = fmt::format("results     {} ({} outer, {} inner) from {} loose files and {} archived\n",
-                                r.outer_results + r.inner_results, r.outer_results, r.inner_results, r.loose,
-                                r.archived);
+  std::string out =
+      fmt::format("results     {} ({} outer, {} inner) from {} loose files and {} archived\n",
+                  r.outer_results + r.inner_results, r.outer_results, r.inner_results, r.loose, r.archived);
   if (r.unplanned > 0) out += fmt::format("ignored     {} results of configs no longer in the plan\n", r.unplanned);
   if (r.stale > 0) {
-    out += fmt::format("stale       {} results made from another spec, data, fold or gridfold version, left out "
-                       "(rerun their tasks)\n",
-                       r.stale);
+    out += fmt::format(
+        "stale       {} results made from another spec, data, fold or gridfold version, left out "
+        "(rerun their tasks)\n",
+        r.stale);
   }
   for (const HarvestTarget& t : r.targets) {
     out += fmt::format("target      {} ({}), ranked by {} ({} is better){}\n", t.name, to_string(t.task),

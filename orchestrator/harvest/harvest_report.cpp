@@ -17,7 +17,9 @@ using nlohmann::json;
 namespace {
 
 // Shortest round-trip decimal; an empty field for NaN, which pandas reads as NaN.
-std::string csv_number(double v) { return std::isnan(v) ? "" : fmt::format("{}", v); }
+std::string csv_number(double v) {
+  return std::isnan(v) ? "" : fmt::format("{}", v);
+}
 
 std::string csv_line(const std::vector<std::string>& fields) {
   std::string line;
@@ -74,8 +76,8 @@ std::string configs_csv(const HarvestReport& r) {
 std::string nested_csv(const HarvestReport& r) {
   std::vector<std::string> header{"target", "metric", "outer_fold", "config_index", "config_id"};
   for (const auto& p : r.param_paths) header.push_back(csv_field(p));
-  for (const char* h : {"inner_mean", "inner_results", "inner_complete", "complete_configs", "partial_configs",
-                        "outer_score"}) {
+  for (const char* h :
+       {"inner_mean", "inner_results", "inner_complete", "complete_configs", "partial_configs", "outer_score"}) {
     header.push_back(h);
   }
   std::string out = csv_line(header);
@@ -120,8 +122,8 @@ std::vector<std::uint64_t> position_counts(const BoundaryCounts& c) {
 }
 
 std::string positions_csv(const HarvestReport& r) {
-  std::vector<std::string> header{"selection", "target", "config_index", "config_id", "class", "class_name",
-                                  "tolerance", "start", "end"};
+  std::vector<std::string> header{"selection",  "target",    "config_index", "config_id", "class",
+                                  "class_name", "tolerance", "start",        "end"};
   header.insert(header.end(), kPositionCounts.begin(), kPositionCounts.end());
   header.insert(header.end(), kPositionScores.begin(), kPositionScores.end());
   std::string out = csv_line(header);

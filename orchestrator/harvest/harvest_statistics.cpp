@@ -52,10 +52,14 @@ Stats summarize(std::span<const double> values) {
 
 std::string default_ranking_metric(TaskType task) {
   switch (task) {
-    case TaskType::regression: return "r2";
-    case TaskType::binary: return "auroc";
-    case TaskType::multiclass: return "accuracy";
-    case TaskType::per_position: return "f1";
+    case TaskType::regression:
+      return "r2";
+    case TaskType::binary:
+      return "auroc";
+    case TaskType::multiclass:
+      return "accuracy";
+    case TaskType::per_position:
+      return "f1";
   }
   throw std::logic_error("unknown task type");
 }
@@ -161,16 +165,17 @@ std::string incomplete_inner_warning(const NestedSelection& nested) {
   }
   std::vector<std::string> parts;
   if (!incomplete.empty()) {
-    parts.push_back(fmt::format("outer fold{} {} ({} of {}) ha{} no config with all {} inner results, so no config "
-                                "is chosen there and the estimate leaves {} out",
-                                incomplete.size() == 1 ? "" : "s", fold_list(incomplete), incomplete.size(),
-                                nested.folds.size(), incomplete.size() == 1 ? "s" : "ve", nested.inner_folds,
-                                incomplete.size() == 1 ? "it" : "them"));
+    parts.push_back(
+        fmt::format("outer fold{} {} ({} of {}) ha{} no config with all {} inner results, so no config "
+                    "is chosen there and the estimate leaves {} out",
+                    incomplete.size() == 1 ? "" : "s", fold_list(incomplete), incomplete.size(), nested.folds.size(),
+                    incomplete.size() == 1 ? "s" : "ve", nested.inner_folds, incomplete.size() == 1 ? "it" : "them"));
   }
   if (!partial.empty()) {
-    parts.push_back(fmt::format("in outer fold{} {} configs with only some of their {} inner results were left out "
-                                "of the choice, which may change when they finish",
-                                partial.size() == 1 ? "" : "s", fold_list(partial), nested.inner_folds));
+    parts.push_back(
+        fmt::format("in outer fold{} {} configs with only some of their {} inner results were left out "
+                    "of the choice, which may change when they finish",
+                    partial.size() == 1 ? "" : "s", fold_list(partial), nested.inner_folds));
   }
   if (parts.empty()) return "";
   return fmt::format("nested selection ({}): {}; run the missing inner tasks and harvest again", nested.target,

@@ -22,7 +22,7 @@ namespace gridfold {
 struct Stats {
   static constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
   double mean = kNaN, sd = kNaN, min = kNaN, max = kNaN;  // sd: sample standard deviation
-  std::size_t count = 0;  // values that were not NaN
+  std::size_t count = 0;                                  // values that were not NaN
 };
 
 Stats summarize(std::span<const double> values);
@@ -41,7 +41,7 @@ struct ScoredFold {
 struct ConfigRanking {
   struct Row {
     std::uint32_t config = 0;
-    std::size_t rank = 0;          // 1 = best
+    std::size_t rank = 0;  // 1 = best
     std::size_t outer_results = 0;
     std::map<std::string, Stats> metrics;  // every metric the target's results carry
   };
@@ -70,10 +70,10 @@ struct NestedSelection {
     int outer_fold = 0;
     std::optional<std::uint32_t> chosen;  // none when no complete config has an inner score
     double inner_mean = Stats::kNaN;
-    std::size_t inner_results = 0;        // the chosen config's inner results (all inner folds)
-    std::size_t complete_configs = 0;     // configs with every inner result: the candidates
-    std::size_t partial_configs = 0;      // configs with some but not all inner results: left out
-    double outer_score = Stats::kNaN;     // NaN when the chosen config has no outer result
+    std::size_t inner_results = 0;     // the chosen config's inner results (all inner folds)
+    std::size_t complete_configs = 0;  // configs with every inner result: the candidates
+    std::size_t partial_configs = 0;   // configs with some but not all inner results: left out
+    double outer_score = Stats::kNaN;  // NaN when the chosen config has no outer result
     // Whether any config had all its inner results; false flags a fold whose inner tasks are
     // unfinished, and which adds nothing to the estimate.
     bool inner_complete() const { return complete_configs > 0; }
@@ -104,9 +104,9 @@ class PredictionTable {
  public:
   // One outer result's predictions for one target: column `target_column` of the
   // [sample][target] matrices `truth` and `prediction`. NaN predictions are skipped.
-  void add(const std::string& selection, const std::string& target, std::optional<std::uint32_t> config,
-           int outer_fold, std::span<const std::uint32_t> samples, std::span<const float> truth,
-           std::span<const float> prediction, std::size_t target_column, std::size_t target_count);
+  void add(const std::string& selection, const std::string& target, std::optional<std::uint32_t> config, int outer_fold,
+           std::span<const std::uint32_t> samples, std::span<const float> truth, std::span<const float> prediction,
+           std::size_t target_column, std::size_t target_count);
 
   struct Row {
     std::string selection, target;

@@ -195,11 +195,17 @@ void collect(Child& c, std::vector<NamedScores>& scores) {
   Decoder d(bytes);
   while (!d.done()) {
     switch (d.tag()) {
-      case kRecord: scores.push_back(decode(d)); break;
-      case kArchiveError: throw ArchiveError(d.text());
-      case kHdf5Error: throw h5::Error(d.text());
-      case kOtherError: throw std::runtime_error(d.text());
-      default: throw std::runtime_error("a harvest process returned unreadable scores");
+      case kRecord:
+        scores.push_back(decode(d));
+        break;
+      case kArchiveError:
+        throw ArchiveError(d.text());
+      case kHdf5Error:
+        throw h5::Error(d.text());
+      case kOtherError:
+        throw std::runtime_error(d.text());
+      default:
+        throw std::runtime_error("a harvest process returned unreadable scores");
     }
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {

@@ -13,10 +13,10 @@ namespace {
 
 void read_loose(const fs::path& path, std::vector<std::byte>& bytes) {
   if (!read_file_bytes(path, bytes)) {
-    throw std::runtime_error(fmt::format(
-        "{} vanished while harvesting: a gridfold pack is probably moving results into archives; "
-        "harvest again once it has finished",
-        path.string()));
+    throw std::runtime_error(
+        fmt::format("{} vanished while harvesting: a gridfold pack is probably moving results into archives; "
+                    "harvest again once it has finished",
+                    path.string()));
   }
 }
 

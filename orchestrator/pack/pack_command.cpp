@@ -182,7 +182,9 @@ class FilesReadAhead {
 
 // Where originals are moved before they are unlinked: beside results/ and logs/ (one file
 // system, so moving is a rename), outside both, so no reader takes it for a result.
-fs::path trash_dir(const ExperimentLayout& layout) { return layout.root() / ".pack-trash"; }
+fs::path trash_dir(const ExperimentLayout& layout) {
+  return layout.root() / ".pack-trash";
+}
 
 // Puts back what an interrupted removal left in the trash, unless a newer file has taken its
 // place since (that one then stays in the trash, counted as set aside). Empty directories go.
@@ -264,10 +266,10 @@ std::size_t remove_originals(const ExperimentLayout& layout, const std::vector<F
     for (fs::path d = p->first; d != layout.root() && fs::remove(d, not_empty);) d = d.parent_path();
   }
   if (!first_error.empty()) {
-    throw IoError(fmt::format(
-        "the archives are committed, but an original could not be removed ({}); fix the cause and rerun "
-        "gridfold pack, which removes the originals it finds archived",
-        first_error));
+    throw IoError(
+        fmt::format("the archives are committed, but an original could not be removed ({}); fix the cause and rerun "
+                    "gridfold pack, which removes the originals it finds archived",
+                    first_error));
   }
   return removed;
 }
@@ -277,7 +279,8 @@ std::size_t remove_originals(const ExperimentLayout& layout, const std::vector<F
 class ArchiveInProgress {
  public:
   ArchiveInProgress(const fs::path& dir, const std::string& experiment_id, std::uint64_t sequence,
-                    const ArchiveWriterOptions& options, const std::function<void(const fs::path&)>& before_verification)
+                    const ArchiveWriterOptions& options,
+                    const std::function<void(const fs::path&)>& before_verification)
       : dir_(dir),
         experiment_id_(experiment_id),
         sequence_(sequence),
@@ -328,8 +331,8 @@ class ArchiveInProgress {
       }
       read_archive(temporary_, reread, [](const ArchiveMember&, std::span<const std::byte>) {});
     } catch (const ArchiveError& e) {
-      throw std::runtime_error(fmt::format(
-          "verification of {} failed, so it was discarded and every original kept: {}", name_, e.what()));
+      throw std::runtime_error(
+          fmt::format("verification of {} failed, so it was discarded and every original kept: {}", name_, e.what()));
     }
   }
 
@@ -440,9 +443,10 @@ std::string render_text(const PackSummary& s) {
       "removed     {} originals ({} of them already archived before)\n",
       s.results, s.logs, s.originals_removed, s.already_archived);
   if (s.incomplete_results + s.recent_logs + s.unsafe_names + s.changed_while_packing > 0) {
-    out += fmt::format("left        {} incomplete results, {} logs modified recently, {} unsafe names, "
-                       "{} files replaced while packing\n",
-                       s.incomplete_results, s.recent_logs, s.unsafe_names, s.changed_while_packing);
+    out += fmt::format(
+        "left        {} incomplete results, {} logs modified recently, {} unsafe names, "
+        "{} files replaced while packing\n",
+        s.incomplete_results, s.recent_logs, s.unsafe_names, s.changed_while_packing);
   }
   if (s.debris_removed > 0) out += fmt::format("cleaned     {} files left by an interrupted pack\n", s.debris_removed);
   if (s.restored_from_trash > 0) {

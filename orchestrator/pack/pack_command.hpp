@@ -26,8 +26,8 @@ namespace gridfold {
 
 struct PackOptions {
   std::filesystem::path experiment;
-  bool keep_originals = false;      // archive only; a later pack removes the archived copies
-  bool break_lock = false;          // take over the archive directory's lock even when not stale
+  bool keep_originals = false;       // archive only; a later pack removes the archived copies
+  bool break_lock = false;           // take over the archive directory's lock even when not stale
   double log_min_age_seconds = 600;  // younger logs may still be written to by a running job
   // Overrides of the spec's output settings (tests, benchmarks).
   std::optional<std::uint64_t> archive_size_bytes;
@@ -55,7 +55,7 @@ struct PackSummary {
   std::size_t originals_removed = 0;
   std::size_t changed_while_packing = 0;  // replaced after being read: kept for the next pack
   std::size_t incomplete_results = 0, recent_logs = 0, unsafe_names = 0;  // left in place
-  std::size_t debris_removed = 0;  // temporary files and uncommitted archives of interrupted packs
+  std::size_t debris_removed = 0;       // temporary files and uncommitted archives of interrupted packs
   std::size_t restored_from_trash = 0;  // originals an interrupted removal had moved aside, put back
   // Files in <experiment>/.pack-trash whose place a newer file took while they were aside: kept
   // there for the user to look at, never removed.

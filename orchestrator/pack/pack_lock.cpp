@@ -81,7 +81,9 @@ std::optional<LockFileState> read_lock_file(const fs::path& file) {
   return state;
 }
 
-bool process_is_gone(long pid) { return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH; }
+bool process_is_gone(long pid) {
+  return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+}
 
 // Why the lock is stale (empty when it is held), by the rule in pack_lock.hpp.
 std::string stale_reason(const LockFileState& lock, const std::string& host) {
@@ -159,8 +161,8 @@ PackLock::PackLock(const fs::path& dir, bool break_lock) : file_(file_in(dir)) {
     }
     remove_stale(file_, lock->status);
   }
-  throw PackBusy(fmt::format("the pack lock {} keeps changing hands; another pack is starting, try again later",
-                             file_.string()));
+  throw PackBusy(
+      fmt::format("the pack lock {} keeps changing hands; another pack is starting, try again later", file_.string()));
 }
 
 PackLock::~PackLock() {

@@ -33,10 +33,11 @@ void check_directory_is_ours(const ExperimentLayout& layout, const std::string& 
     }
     return;
   }
-  const SpecDocument existing = SpecDocument::parse(read_text_file(layout.spec()), layout.spec().string(), layout.root());
+  const SpecDocument existing =
+      SpecDocument::parse(read_text_file(layout.spec()), layout.spec().string(), layout.root());
   if (existing.base().name != name) {
-    throw SpecError(fmt::format("{}: holds experiment '{}', not '{}'; choose another --out",
-                                layout.root().string(), existing.base().name, name));
+    throw SpecError(fmt::format("{}: holds experiment '{}', not '{}'; choose another --out", layout.root().string(),
+                                existing.base().name, name));
   }
 }
 
@@ -106,28 +107,33 @@ std::string render_text(const PlanSummary& s) {
       "tasks       {} ({} already have results{})\n"
       "elements    {} array elements of {} task(s)\n",
       s.name, s.experiment_id.empty() ? "none (planned before experiment ids)" : s.experiment_id,
-      s.experiment_dir.string(), s.written ? "" : " (dry run: nothing written)", s.samples, s.configs,
-      s.outer_folds, s.inner_folds ? fmt::format(" x {} inner", s.inner_folds) : "", s.tasks, s.results_present,
+      s.experiment_dir.string(), s.written ? "" : " (dry run: nothing written)", s.samples, s.configs, s.outer_folds,
+      s.inner_folds ? fmt::format(" x {} inner", s.inner_folds) : "", s.tasks, s.results_present,
       s.results_stale ? fmt::format(", {} only stale ones that will be rerun", s.results_stale) : "", s.elements,
       s.tasks_per_element);
   if (!s.superseded_to.empty()) {
     out += fmt::format("replanned   {} changed keys; the old plan's results are set aside in {}\n", s.changes,
                        s.superseded_to.string());
   } else if (s.changes > 0) {
-    out += fmt::format("replanned   {} changed keys; the old plan's results would be set aside (dry run)\n",
-                       s.changes);
+    out += fmt::format("replanned   {} changed keys; the old plan's results would be set aside (dry run)\n", s.changes);
   }
   return out;
 }
 
 std::string render_json(const PlanSummary& s) {
-  nlohmann::json j{{"experiment", s.name},          {"experiment_id", s.experiment_id},
+  nlohmann::json j{{"experiment", s.name},
+                   {"experiment_id", s.experiment_id},
                    {"directory", s.experiment_dir.string()},
-                   {"written", s.written},          {"samples", s.samples},
-                   {"configs", s.configs},          {"outer_folds", s.outer_folds},
-                   {"inner_folds", s.inner_folds},  {"tasks", s.tasks},
-                   {"results_present", s.results_present}, {"results_stale", s.results_stale},
-                   {"changed_keys", s.changes},    {"superseded_to", s.superseded_to.string()},
+                   {"written", s.written},
+                   {"samples", s.samples},
+                   {"configs", s.configs},
+                   {"outer_folds", s.outer_folds},
+                   {"inner_folds", s.inner_folds},
+                   {"tasks", s.tasks},
+                   {"results_present", s.results_present},
+                   {"results_stale", s.results_stale},
+                   {"changed_keys", s.changes},
+                   {"superseded_to", s.superseded_to.string()},
                    {"elements", s.elements},
                    {"tasks_per_element", s.tasks_per_element}};
   return j.dump(2) + "\n";

@@ -50,7 +50,9 @@ std::string utc_stamp() {
 
 }  // namespace
 
-std::string SpecChange::str() const { return fmt::format("{}: {} -> {}", key, before, after); }
+std::string SpecChange::str() const {
+  return fmt::format("{}: {} -> {}", key, before, after);
+}
 
 std::vector<SpecChange> spec_changes(const ExperimentLayout& layout, const ExperimentSpec& spec,
                                      const ExperimentPlan& plan) {
@@ -83,10 +85,11 @@ std::vector<SpecChange> spec_changes(const ExperimentLayout& layout, const Exper
 std::string describe_refusal(const ExperimentLayout& layout, const std::vector<SpecChange>& changes) {
   std::string lines;
   for (const SpecChange& c : changes) lines += "\n  " + c.str();
-  return fmt::format("{}: the experiment was planned from another spec or data; what changed:{}\n"
-                     "Its results would not be results of this spec. Plan into another --out, or pass --replan to "
-                     "set the old results aside under {}/ (nothing is deleted) and plan afresh.",
-                     layout.spec().string(), lines, layout.superseded_dir().string());
+  return fmt::format(
+      "{}: the experiment was planned from another spec or data; what changed:{}\n"
+      "Its results would not be results of this spec. Plan into another --out, or pass --replan to "
+      "set the old results aside under {}/ (nothing is deleted) and plan afresh.",
+      layout.spec().string(), lines, layout.superseded_dir().string());
 }
 
 fs::path supersede_old_plan(const ExperimentLayout& layout, const fs::path& archive_dir,
@@ -96,8 +99,8 @@ fs::path supersede_old_plan(const ExperimentLayout& layout, const fs::path& arch
   fs::create_directories(target);
   std::string record = "Set aside by gridfold plan --replan. What changed:\n";
   for (const SpecChange& c : changes) record += "  " + c.str() + "\n";
-  for (const fs::path& from : {layout.results_dir(), layout.checkpoints_dir(), layout.failures_dir(), layout.spec(),
-                               layout.plan()}) {
+  for (const fs::path& from :
+       {layout.results_dir(), layout.checkpoints_dir(), layout.failures_dir(), layout.spec(), layout.plan()}) {
     if (fs::exists(from)) fs::rename(from, target / from.filename());
   }
   record += "Archives holding results then (left in place; their results of the old plan count as stale):\n";

@@ -11,7 +11,8 @@ namespace gridfold {
 namespace {
 
 bool starts_with_word(std::string_view line, std::string_view word) {
-  return line.starts_with(word) && (line.size() == word.size() || line[word.size()] == ' ' || line[word.size()] == '\t');
+  return line.starts_with(word) &&
+         (line.size() == word.size() || line[word.size()] == ' ' || line[word.size()] == '\t');
 }
 
 bool is_header(std::string_view line) {
@@ -20,18 +21,24 @@ bool is_header(std::string_view line) {
 
 std::size_t columns_for(BedFields needed) {
   switch (needed) {
-    case BedFields::coordinates: return 3;
-    case BedFields::name: return 4;
-    case BedFields::score: return 5;
+    case BedFields::coordinates:
+      return 3;
+    case BedFields::name:
+      return 4;
+    case BedFields::score:
+      return 5;
   }
   return 3;
 }
 
 std::string_view why_needed(BedFields needed) {
   switch (needed) {
-    case BedFields::coordinates: return "chrom, start and end";
-    case BedFields::name: return "column 4 (name) is needed to identify each interval";
-    case BedFields::score: return "column 5 (score) is needed to filter peaks by a minimum score";
+    case BedFields::coordinates:
+      return "chrom, start and end";
+    case BedFields::name:
+      return "column 4 (name) is needed to identify each interval";
+    case BedFields::score:
+      return "column 5 (score) is needed to filter peaks by a minimum score";
   }
   return "";
 }

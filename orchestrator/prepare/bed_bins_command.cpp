@@ -29,9 +29,10 @@ std::vector<std::string> sample_names(const BedBinsOptions& options) {
   if (names.empty()) {
     for (const fs::path& file : options.peak_files) names.push_back(file.stem().string());
   } else if (names.size() != options.peak_files.size()) {
-    throw DataError(fmt::format("{} sample names are given for {} BED files; give one name per BED file, in the "
-                                "same order",
-                                names.size(), options.peak_files.size()));
+    throw DataError(
+        fmt::format("{} sample names are given for {} BED files; give one name per BED file, in the "
+                    "same order",
+                    names.size(), options.peak_files.size()));
   }
   std::set<std::string> seen;
   for (std::size_t i = 0; i < names.size(); ++i) {
@@ -51,11 +52,12 @@ std::vector<std::size_t> expression_columns(const ExpressionTable& expression, c
     const auto column = expression.sample_column(samples[i]);
     if (!column) {
       const auto suggestion = closest_match(samples[i], expression.samples);
-      throw DataError(fmt::format("{}: sample '{}' has no column in the expression table {}{}; its samples are: {} "
-                                  "(name the BED files after them, or pass --names)",
-                                  options.peak_files[i].string(), samples[i], expression.file.string(),
-                                  suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",
-                                  fmt::join(expression.samples, ", ")));
+      throw DataError(
+          fmt::format("{}: sample '{}' has no column in the expression table {}{}; its samples are: {} "
+                      "(name the BED files after them, or pass --names)",
+                      options.peak_files[i].string(), samples[i], expression.file.string(),
+                      suggestion ? fmt::format(" (did you mean '{}'?)", *suggestion) : "",
+                      fmt::join(expression.samples, ", ")));
     }
     columns.push_back(*column);
   }
@@ -84,11 +86,11 @@ TargetGenes target_genes(const ExpressionTable& expression, const BedBinsOptions
   }
   targets.without_expression.assign(in_region.begin(), in_region.end());
   if (targets.rows.empty()) {
-    throw DataError(fmt::format("{}: no gene of the expression table {} overlaps {} ({} genes of the BED do, none "
-                                "with expression); check that the gene ids (BED column 4) match the table's first "
-                                "column and that the chromosome names agree",
-                                options.genes.string(), expression.file.string(), region.str(),
-                                targets.without_expression.size()));
+    throw DataError(
+        fmt::format("{}: no gene of the expression table {} overlaps {} ({} genes of the BED do, none "
+                    "with expression); check that the gene ids (BED column 4) match the table's first "
+                    "column and that the chromosome names agree",
+                    options.genes.string(), expression.file.string(), region.str(), targets.without_expression.size()));
   }
   return targets;
 }
@@ -106,9 +108,10 @@ void require_distinct_columns(const std::vector<std::string>& bins, const std::v
   const std::unordered_set<std::string> bin_set(bins.begin(), bins.end());
   for (const std::string& gene : genes) {
     if (gene == "sample" || bin_set.contains(gene)) {
-      throw DataError(fmt::format("{}: gene id '{}' would collide with the output column of the same name (sample "
-                                  "and bin_NNNNNN are reserved); rename the gene",
-                                  expression.string(), gene));
+      throw DataError(
+          fmt::format("{}: gene id '{}' would collide with the output column of the same name (sample "
+                      "and bin_NNNNNN are reserved); rename the gene",
+                      expression.string(), gene));
     }
   }
 }
@@ -118,14 +121,18 @@ DataError no_peaks_on_chromosome(const std::set<std::string>& chromosomes, const
                                  const GenomicRegion& region) {
   constexpr std::size_t kShown = 10;
   const std::vector<std::string> shown(chromosomes.begin(),
-                                       std::next(chromosomes.begin(), static_cast<std::ptrdiff_t>(std::min(kShown, chromosomes.size()))));
-  return DataError(fmt::format("no peak in the {} BED files (first: {}) lies on chromosome '{}' of region {}; their "
-                               "chromosomes are: {}{}",
-                               files.size(), files.front().string(), region.chrom, region.str(), fmt::join(shown, ", "),
-                               chromosomes.size() > kShown ? ", ..." : ""));
+                                       std::next(chromosomes.begin(),
+                                                 static_cast<std::ptrdiff_t>(std::min(kShown, chromosomes.size()))));
+  return DataError(
+      fmt::format("no peak in the {} BED files (first: {}) lies on chromosome '{}' of region {}; their "
+                  "chromosomes are: {}{}",
+                  files.size(), files.front().string(), region.chrom, region.str(), fmt::join(shown, ", "),
+                  chromosomes.size() > kShown ? ", ..." : ""));
 }
 
-std::string csv_number(double value) { return std::isnan(value) ? "" : fmt::format("{}", value); }
+std::string csv_number(double value) {
+  return std::isnan(value) ? "" : fmt::format("{}", value);
+}
 
 std::string yaml_string(std::string_view text) {
   std::string quoted = "\"";
@@ -189,8 +196,9 @@ std::string experiment_yaml(const PeakBinning& binning, const std::vector<std::s
       "  patience: 20\n"
       "resampling:\n"
       "  outer: {{kfold: {{k: {}}}}}\n",
-      binning.region.str(), score_rule, binning.region.start, binning.bin_size, binning.region.start, binning.bin_size, binning.region.chrom,
-      kStem, kStem, yaml_flow_entry("feature_columns", bins), yaml_flow_entry("targets", quoted_genes), folds);
+      binning.region.str(), score_rule, binning.region.start, binning.bin_size, binning.region.start, binning.bin_size,
+      binning.region.chrom, kStem, kStem, yaml_flow_entry("feature_columns", bins),
+      yaml_flow_entry("targets", quoted_genes), folds);
 }
 
 }  // namespace
@@ -222,7 +230,8 @@ BedBinsSummary prepare_bed_bins(const BedBinsOptions& options) {
   bool any_peak_on_chromosome = false;
   std::set<std::string> peak_chromosomes;
   for (std::size_t sample = 0; sample < samples.size(); ++sample) {
-    const auto peaks = read_bed(options.peak_files[sample], options.min_score ? BedFields::score : BedFields::coordinates);
+    const auto peaks =
+        read_bed(options.peak_files[sample], options.min_score ? BedFields::score : BedFields::coordinates);
     if (!any_peak_on_chromosome) {
       for (const BedRecord& peak : peaks) peak_chromosomes.insert(peak.chrom);
       any_peak_on_chromosome = peak_chromosomes.contains(binning.region.chrom);
@@ -255,7 +264,8 @@ std::string render_text(const BedBinsSummary& s) {
       "bed-bins: {} samples x {} bins over {}; {} of {} peaks counted (score and midpoint in the region), "
       "{} bins set ({:.1f}%)\n",
       s.samples, s.bins, s.region, s.peaks_counted, s.peaks_read, s.bins_set,
-      s.samples * s.bins == 0 ? 0.0 : 100.0 * static_cast<double>(s.bins_set) / static_cast<double>(s.samples * s.bins));
+      s.samples * s.bins == 0 ? 0.0
+                              : 100.0 * static_cast<double>(s.bins_set) / static_cast<double>(s.samples * s.bins));
   text += fmt::format("targets   {} genes\n", s.genes);
   if (const auto& skipped = s.genes_without_expression; !skipped.empty()) {
     constexpr std::size_t kShown = 10;

@@ -18,7 +18,7 @@ struct BedBinsOptions {
   std::uint64_t bin_size = 1000;
   std::optional<double> min_score;  // none: every peak counts and BED needs no score column
   std::vector<std::filesystem::path> peak_files;
-  std::vector<std::string> names;   // one sample name per peak file; empty: the files' stems
+  std::vector<std::string> names;    // one sample name per peak file; empty: the files' stems
   std::filesystem::path expression;  // TSV: gene id, then one column per sample
   // BED of gene spans named in column 4: only the genes overlapping the region are targets.
   // Empty: every gene of the expression table is a target.

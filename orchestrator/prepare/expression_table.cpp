@@ -12,7 +12,9 @@
 namespace gridfold {
 namespace {
 
-bool is_missing(const std::string& cell) { return cell.empty() || cell == "NA" || cell == "NaN" || cell == "nan"; }
+bool is_missing(const std::string& cell) {
+  return cell.empty() || cell == "NA" || cell == "NaN" || cell == "nan";
+}
 
 }  // namespace
 
@@ -25,9 +27,10 @@ std::optional<std::size_t> ExpressionTable::sample_column(const std::string& sam
 ExpressionTable read_expression_table(const std::filesystem::path& file) {
   const TextTable table = read_table(file, '\t');
   if (table.header.size() < 2) {
-    throw DataError(fmt::format("{}: the header has {} column(s); an expression table needs the gene id column "
-                                "and one column per sample",
-                                file.string(), table.header.size()));
+    throw DataError(
+        fmt::format("{}: the header has {} column(s); an expression table needs the gene id column "
+                    "and one column per sample",
+                    file.string(), table.header.size()));
   }
   ExpressionTable expression;
   expression.file = file;
@@ -38,8 +41,8 @@ ExpressionTable read_expression_table(const std::filesystem::path& file) {
     const std::size_t line = table.line_of_row[row];
     if (cells[0].empty()) throw DataError(fmt::format("{}:{}: the gene id (column 1) is empty", file.string(), line));
     if (const auto [first, inserted] = line_of_gene.emplace(cells[0], line); !inserted) {
-      throw DataError(fmt::format("{}:{}: gene '{}' was already listed at line {}", file.string(), line, cells[0],
-                                  first->second));
+      throw DataError(
+          fmt::format("{}:{}: gene '{}' was already listed at line {}", file.string(), line, cells[0], first->second));
     }
     std::vector<double> values(expression.samples.size());
     for (std::size_t sample = 0; sample < values.size(); ++sample) {

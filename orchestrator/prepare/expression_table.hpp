@@ -13,8 +13,8 @@ namespace gridfold {
 
 struct ExpressionTable {
   std::filesystem::path file;
-  std::vector<std::string> genes;    // file order, distinct
-  std::vector<std::string> samples;  // header order, distinct
+  std::vector<std::string> genes;           // file order, distinct
+  std::vector<std::string> samples;         // header order, distinct
   std::vector<std::vector<double>> values;  // [gene][sample]; NaN marks a missing value
   std::optional<std::size_t> sample_column(const std::string& sample) const;  // index into samples
 };

@@ -7,13 +7,16 @@
 
 namespace gridfold {
 
-std::string GenomicRegion::str() const { return fmt::format("{}:{}-{}", chrom, start, end); }
+std::string GenomicRegion::str() const {
+  return fmt::format("{}:{}-{}", chrom, start, end);
+}
 
 GenomicRegion parse_region(std::string_view text) {
   const auto invalid = [&](std::string_view why) {
-    return DataError(fmt::format("region '{}' {}; the valid form is chrN:START-END with 0-based, half-open "
-                                 "coordinates and START < END, e.g. chr1:0-1000000",
-                                 text, why));
+    return DataError(
+        fmt::format("region '{}' {}; the valid form is chrN:START-END with 0-based, half-open "
+                    "coordinates and START < END, e.g. chr1:0-1000000",
+                    text, why));
   };
   // The last colon splits, because some contig names (HLA alleles) contain colons themselves.
   const auto colon = text.rfind(':');

@@ -34,9 +34,10 @@ std::vector<GtfExon> read_gtf_exons(const std::filesystem::path& file) {
     }
     if (fields[2] != "exon") return;
     if (strand != "+" && strand != "-") {
-      throw fail(fmt::format("the exon's strand (column 7) is '{}'; exon start and end depend on the strand, "
-                             "so it must be + or -",
-                             strand));
+      throw fail(
+          fmt::format("the exon's strand (column 7) is '{}'; exon start and end depend on the strand, "
+                      "so it must be + or -",
+                      strand));
     }
     exons.push_back(GtfExon{std::string(fields[0]), *start, *end, strand.front(), number});
   });

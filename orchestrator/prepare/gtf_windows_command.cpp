@@ -40,17 +40,19 @@ void check_against_genome(const ExonsByChromosome& exons, const std::unordered_m
   for (const auto& [chrom, chrom_exons] : exons) {
     const auto found = record_of.find(chrom);
     if (found == record_of.end()) {
-      throw DataError(fmt::format("{}:{}: chromosome '{}' is not in the FASTA {}; its {} record(s) are: {} (the "
-                                  "names must match exactly, e.g. 'chr1' against '1')",
-                                  options.gtf.string(), chrom_exons.front().line, chrom, options.fasta.string(),
-                                  records.size(), record_list(records)));
+      throw DataError(
+          fmt::format("{}:{}: chromosome '{}' is not in the FASTA {}; its {} record(s) are: {} (the "
+                      "names must match exactly, e.g. 'chr1' against '1')",
+                      options.gtf.string(), chrom_exons.front().line, chrom, options.fasta.string(), records.size(),
+                      record_list(records)));
     }
     const std::uint64_t length = records[found->second].sequence.size();
     for (const GtfExon& exon : chrom_exons) {
       if (exon.end > length) {
-        throw DataError(fmt::format("{}:{}: the exon ends at {}, past the end of '{}', which has {} bases in {}; "
-                                    "the annotation and the genome assembly differ",
-                                    options.gtf.string(), exon.line, exon.end, chrom, length, options.fasta.string()));
+        throw DataError(
+            fmt::format("{}:{}: the exon ends at {}, past the end of '{}', which has {} bases in {}; "
+                        "the annotation and the genome assembly differ",
+                        options.gtf.string(), exon.line, exon.end, chrom, length, options.fasta.string()));
       }
     }
   }
@@ -91,9 +93,10 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
     ++summary.exons;
   }
   if (exons.empty() && !options.all_windows) {
-    throw DataError(fmt::format("{}: the annotation has no exon features (column 3 'exon'), so no window holds a "
-                                "boundary; pass --all-windows to write unlabelled windows",
-                                options.gtf.string()));
+    throw DataError(
+        fmt::format("{}: the annotation has no exon features (column 3 'exon'), so no window holds a "
+                    "boundary; pass --all-windows to write unlabelled windows",
+                    options.gtf.string()));
   }
   const std::vector<FastaRecord> records = read_fasta(options.fasta);
   std::unordered_map<std::string, std::size_t> record_of;
@@ -113,7 +116,8 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
       bool wrote_any = false;
       for (const GenomeWindow& window : tile_windows(record.sequence.size(), options.window, stride)) {
         const std::string_view window_labels = std::string_view(labels).substr(window.start, window.end - window.start);
-        const auto starts = static_cast<std::uint64_t>(std::count(window_labels.begin(), window_labels.end(), kExonStart));
+        const auto starts =
+            static_cast<std::uint64_t>(std::count(window_labels.begin(), window_labels.end(), kExonStart));
         const auto ends = static_cast<std::uint64_t>(std::count(window_labels.begin(), window_labels.end(), kExonEnd));
         if (starts + ends == 0 && !options.all_windows) {
           ++summary.windows_dropped;

@@ -2,7 +2,9 @@
 
 namespace gridfold {
 
-std::uint64_t peak_midpoint(const BedRecord& peak) { return peak.start + (peak.end - peak.start) / 2; }
+std::uint64_t peak_midpoint(const BedRecord& peak) {
+  return peak.start + (peak.end - peak.start) / 2;
+}
 
 PeakBins bin_peaks(const std::vector<BedRecord>& peaks, const PeakBinning& binning) {
   PeakBins result{std::vector<std::uint8_t>(binning.bin_count(), 0), 0};

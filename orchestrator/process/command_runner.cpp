@@ -43,7 +43,8 @@ pid_t spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* ac
   auto args = c_argv(argv);
   const int rc = posix_spawnp(&pid, argv[0].c_str(), actions, nullptr, args.data(), environ);
   if (rc != 0) {
-    throw std::runtime_error(fmt::format("cannot run '{}': {} (is it installed and on PATH?)", argv[0], std::strerror(rc)));
+    throw std::runtime_error(
+        fmt::format("cannot run '{}': {} (is it installed and on PATH?)", argv[0], std::strerror(rc)));
   }
   return pid;
 }

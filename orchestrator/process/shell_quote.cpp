@@ -5,9 +5,9 @@ namespace gridfold {
 bool is_shell_safe(std::string_view text) {
   if (text.empty()) return false;
   for (char c : text) {
-    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '_' || c == '-' || c == '.' || c == '/' || c == ':' || c == '=' || c == '@' ||
-                      c == '%' || c == '+' || c == ',';
+    const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '-' || c == '.' || c == '/' || c == ':' || c == '=' || c == '@' || c == '%' || c == '+' ||
+                      c == ',';
     if (!safe) return false;
   }
   return true;

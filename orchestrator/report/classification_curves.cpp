@@ -32,8 +32,8 @@ void sweep_thresholds(const std::vector<std::pair<double, bool>>& samples, Step 
 
 std::vector<CurvePoint> roc_curve(std::span<const double> truth, std::span<const double> score) {
   const auto samples = ranked(truth, score);
-  const auto positives = static_cast<std::size_t>(
-      std::count_if(samples.begin(), samples.end(), [](const auto& s) { return s.second; }));
+  const auto positives =
+      static_cast<std::size_t>(std::count_if(samples.begin(), samples.end(), [](const auto& s) { return s.second; }));
   const std::size_t negatives = samples.size() - positives;
   if (positives == 0 || negatives == 0) return {};
   std::vector<CurvePoint> curve{{0, 0}};
@@ -45,8 +45,8 @@ std::vector<CurvePoint> roc_curve(std::span<const double> truth, std::span<const
 
 std::vector<CurvePoint> precision_recall_curve(std::span<const double> truth, std::span<const double> score) {
   const auto samples = ranked(truth, score);
-  const auto positives = static_cast<std::size_t>(
-      std::count_if(samples.begin(), samples.end(), [](const auto& s) { return s.second; }));
+  const auto positives =
+      static_cast<std::size_t>(std::count_if(samples.begin(), samples.end(), [](const auto& s) { return s.second; }));
   if (positives == 0) return {};
   std::vector<CurvePoint> curve;
   sweep_thresholds(samples, [&](std::size_t tp, std::size_t fp) {
@@ -65,8 +65,8 @@ double area_under(std::span<const CurvePoint> curve) {
   return area;
 }
 
-std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const double> truth,
-                                                       std::span<const double> predicted, std::size_t classes) {
+std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const double> truth, std::span<const double> predicted,
+                                                       std::size_t classes) {
   std::vector<std::vector<std::size_t>> counts(classes, std::vector<std::size_t>(classes, 0));
   const auto as_class = [classes](double v) -> std::ptrdiff_t {
     if (std::isnan(v)) return -1;

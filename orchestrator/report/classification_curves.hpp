@@ -27,7 +27,7 @@ double area_under(std::span<const CurvePoint> curve);
 
 // counts[t][p]: samples of true class t predicted as class p. Values are class indices;
 // predictions outside [0, classes) are left out.
-std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const double> truth,
-                                                       std::span<const double> predicted, std::size_t classes);
+std::vector<std::vector<std::size_t>> confusion_matrix(std::span<const double> truth, std::span<const double> predicted,
+                                                       std::size_t classes);
 
 }  // namespace gridfold

@@ -28,8 +28,12 @@ std::string gnuplot_string(std::string_view text) {
 
 DrawnFigure draw_figure(const GnuplotFigure& figure, const std::filesystem::path& dir) {
   std::filesystem::create_directories(dir);
-  DrawnFigure drawn{figure.name, figure.caption, dir / (figure.name + ".png"), dir / (figure.name + ".svg"),
-                    dir / (figure.name + ".gp"), {}};
+  DrawnFigure drawn{figure.name,
+                    figure.caption,
+                    dir / (figure.name + ".png"),
+                    dir / (figure.name + ".svg"),
+                    dir / (figure.name + ".gp"),
+                    {}};
   for (const auto& [file, text] : figure.data) {
     write_text_atomically(dir / file, text);
     drawn.data.push_back(dir / file);
@@ -54,8 +58,8 @@ DrawnFigure draw_figure(const GnuplotFigure& figure, const std::filesystem::path
   const CommandResult r = run_command({"gnuplot", "-e", "cd " + gnuplot_string(absolute_dir.string()),
                                        std::filesystem::absolute(drawn.script).string()});
   if (r.exit_code != 0 || !std::filesystem::exists(drawn.png) || std::filesystem::file_size(drawn.png) == 0) {
-    throw GnuplotError(fmt::format("gnuplot failed to draw {} (exit code {}): {}", drawn.script.string(), r.exit_code,
-                                   r.err));
+    throw GnuplotError(
+        fmt::format("gnuplot failed to draw {} (exit code {}): {}", drawn.script.string(), r.exit_code, r.err));
   }
   return drawn;
 }

@@ -44,7 +44,9 @@ class FigureNames {
   std::set<std::string> taken_;
 };
 
-std::string config_label(const Config& c, std::uint32_t index) { return fmt::format("config {} ({})", index, c.id); }
+std::string config_label(const Config& c, std::uint32_t index) {
+  return fmt::format("config {} ({})", index, c.id);
+}
 
 // The config ranked first for the target, when it has a defined score.
 std::optional<std::uint32_t> best_config(const HarvestTarget& t) {
@@ -57,16 +59,15 @@ std::optional<std::uint32_t> best_config(const HarvestTarget& t) {
 // The outer results of the given configs, in full (history and predictions), by config and
 // in fold order.
 std::map<std::uint32_t, std::vector<FoldResult>> read_outer_results(const ExperimentLayout& layout,
-                                                                    const ResultStore& store,
-                                                                    const HarvestReport& r,
+                                                                    const ResultStore& store, const HarvestReport& r,
                                                                     const std::set<std::uint32_t>& configs) {
   std::unordered_set<std::string> names;
   std::map<std::string, std::uint32_t> config_of_id;
   for (const std::uint32_t c : configs) {
     config_of_id.emplace(r.configs[c].id, c);
     for (std::size_t f = 0; f < r.outer_folds; ++f) {
-      names.insert(layout.result(r.configs[c].id, static_cast<int>(f), -1).lexically_relative(layout.root())
-                       .generic_string());
+      names.insert(
+          layout.result(r.configs[c].id, static_cast<int>(f), -1).lexically_relative(layout.root()).generic_string());
     }
   }
   std::map<std::uint32_t, std::vector<FoldResult>> out;
@@ -114,8 +115,8 @@ std::vector<std::string> class_names(const HarvestTarget& t, const PooledPredict
 }
 
 // Plots and notes of one target's section that come from predictions, by task type.
-void add_prediction_figures(ReportSection& section, const HarvestTarget& t,
-                            const HarvestReport& r, const std::vector<FoldResult>& results, FigureNames& names,
+void add_prediction_figures(ReportSection& section, const HarvestTarget& t, const HarvestReport& r,
+                            const std::vector<FoldResult>& results, FigureNames& names,
                             const std::filesystem::path& plots) {
   const std::uint32_t best = *best_config(t);
   const std::string label = "best " + config_label(r.configs[best], best);
@@ -126,7 +127,8 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t,
         if (row.selection == "best" && row.target == t.name) rows.push_back(row);
       }
       section.figures.push_back(
-          draw_figure(predicted_vs_actual_figure(names.take("predicted-vs-actual", t.name), t.name, label, rows), plots));
+          draw_figure(predicted_vs_actual_figure(names.take("predicted-vs-actual", t.name), t.name, label, rows),
+                      plots));
       return;
     }
     case TaskType::binary: {
@@ -134,7 +136,8 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t,
       const auto roc = roc_curve(p.truth, p.prediction);
       const auto pr = precision_recall_curve(p.truth, p.prediction);
       if (roc.empty()) {
-        section.notes.push_back(t.name + ": no ROC or precision-recall curve: the pooled test sets hold only one class.");
+        section.notes.push_back(t.name +
+                                ": no ROC or precision-recall curve: the pooled test sets hold only one class.");
       } else {
         std::size_t positives = 0, known = 0;
         for (const double v : p.truth) {
@@ -143,26 +146,26 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t,
           positives += v > 0.5;
         }
         section.figures.push_back(draw_figure(roc_figure(names.take("roc", t.name), t.name, label, roc), plots));
-        section.figures.push_back(draw_figure(
-            precision_recall_figure(names.take("precision-recall", t.name), t.name, label, pr,
-                                    static_cast<double>(positives) / static_cast<double>(known)),
-            plots));
+        section.figures.push_back(
+            draw_figure(precision_recall_figure(names.take("precision-recall", t.name), t.name, label, pr,
+                                                static_cast<double>(positives) / static_cast<double>(known)),
+                        plots));
       }
       std::vector<double> predicted;
       for (const double s : p.prediction) predicted.push_back(std::isnan(s) ? s : (s >= 0.5 ? 1.0 : 0.0));
-      section.figures.push_back(draw_figure(confusion_figure(names.take("confusion", t.name), t.name,
-                                                             label + ", threshold 0.5",
-                                                             confusion_matrix(p.truth, predicted, 2), {"0", "1"}),
-                                            plots));
+      section.figures.push_back(
+          draw_figure(confusion_figure(names.take("confusion", t.name), t.name, label + ", threshold 0.5",
+                                       confusion_matrix(p.truth, predicted, 2), {"0", "1"}),
+                      plots));
       return;
     }
     case TaskType::multiclass: {
       const PooledPredictions p = pool(results, t.name);
       const std::vector<std::string> classes = class_names(t, p);
-      section.figures.push_back(draw_figure(confusion_figure(names.take("confusion", t.name), t.name, label,
-                                                             confusion_matrix(p.truth, p.prediction, classes.size()),
-                                                             classes),
-                                            plots));
+      section.figures.push_back(
+          draw_figure(confusion_figure(names.take("confusion", t.name), t.name, label,
+                                       confusion_matrix(p.truth, p.prediction, classes.size()), classes),
+                      plots));
       return;
     }
     case TaskType::per_position: {
@@ -171,8 +174,9 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t,
         if (row.selection == "best" && row.target == t.name) rows.push_back(row);
       }
       if (rows.empty()) {
-        section.notes.push_back(t.name + ": no F1 along the window: the best config's results hold no per-position "
-                                         "predictions (results written before result schema version 3).");
+        section.notes.push_back(t.name +
+                                ": no F1 along the window: the best config's results hold no per-position "
+                                "predictions (results written before result schema version 3).");
         return;
       }
       section.figures.push_back(
@@ -245,8 +249,9 @@ ReportSummary make_report(const ReportOptions& o) {
       learning.notes.push_back(label + ": its results hold no training history.");
       continue;
     }
-    learning.figures.push_back(draw_figure(
-        learning_curve_figure(names.take("learning-curves", r.configs[config].id), label, fold_results), plots));
+    learning.figures.push_back(
+        draw_figure(learning_curve_figure(names.take("learning-curves", r.configs[config].id), label, fold_results),
+                    plots));
   }
   page.sections.push_back(std::move(learning));
 
@@ -254,8 +259,9 @@ ReportSummary make_report(const ReportOptions& o) {
   if (r.param_paths.empty()) grid.notes.push_back("The grid has no parameters: a single config was trained.");
   for (const HarvestTarget& t : r.targets) {
     for (const std::string& path : r.param_paths) {
-      grid.figures.push_back(draw_figure(
-          hyperparameter_figure(names.take("by-parameter", t.name + "-" + path), t, r.configs, path), plots));
+      grid.figures.push_back(
+          draw_figure(hyperparameter_figure(names.take("by-parameter", t.name + "-" + path), t, r.configs, path),
+                      plots));
     }
   }
   page.sections.push_back(std::move(grid));
@@ -286,9 +292,12 @@ std::string render_text(const ReportSummary& s) {
 std::string render_json(const ReportSummary& s) {
   std::vector<std::string> files;
   for (const auto& f : s.files) files.push_back(f.string());
-  const nlohmann::json j{{"out_dir", s.out_dir.string()}, {"index_html", s.index_html.string()},
-                         {"summary_md", s.summary_md.string()}, {"figures", s.figures},
-                         {"files", files}, {"seconds", s.seconds}};
+  const nlohmann::json j{{"out_dir", s.out_dir.string()},
+                         {"index_html", s.index_html.string()},
+                         {"summary_md", s.summary_md.string()},
+                         {"figures", s.figures},
+                         {"files", files},
+                         {"seconds", s.seconds}};
   return j.dump(2) + "\n";
 }
 

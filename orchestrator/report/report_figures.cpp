@@ -18,7 +18,9 @@ constexpr const char* kBlue = "#1f77b4";
 constexpr const char* kOrange = "#d95f02";
 constexpr const char* kGrey = "#7f7f7f";
 
-std::string q(std::string_view text) { return gnuplot_string(text); }
+std::string q(std::string_view text) {
+  return gnuplot_string(text);
+}
 
 // A title of two lines: gnuplot joins the literals with a real newline.
 std::string two_line_title(const std::string& first, const std::string& second) {
@@ -40,8 +42,7 @@ const std::string kStyle =
 }  // namespace
 
 GnuplotFigure predicted_vs_actual_figure(const std::string& name, const std::string& target,
-                                         const std::string& config_label,
-                                         std::span<const PredictionTable::Row> rows) {
+                                         const std::string& config_label, std::span<const PredictionTable::Row> rows) {
   std::string data = "# truth mean_prediction std_prediction predictions\n";
   std::vector<double> truth, mean;
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
@@ -72,9 +73,10 @@ GnuplotFigure predicted_vs_actual_figure(const std::string& name, const std::str
                                     : "predicted " + target + " (one test prediction per sample)")) +
                fmt::format("set xrange [{0}:{1}]\nset yrange [{0}:{1}]\nset size ratio -1\nset key top left\n",
                            lo - pad, hi + pad) +
-               fmt::format("plot {} using 1:2:3 with yerrorbars pt 7 ps 0.7 lc rgb '{}' title 'samples', "
-                           "x with lines dt 2 lw 1.5 lc rgb '#333333' title 'identity'\n",
-                           q(name + ".dat"), kBlue);
+               fmt::format(
+                   "plot {} using 1:2:3 with yerrorbars pt 7 ps 0.7 lc rgb '{}' title 'samples', "
+                   "x with lines dt 2 lw 1.5 lc rgb '#333333' title 'identity'\n",
+                   q(name + ".dat"), kBlue);
   return f;
 }
 
@@ -82,8 +84,9 @@ GnuplotFigure learning_curve_figure(const std::string& name, const std::string& 
                                     std::span<const FoldResult> results) {
   std::size_t evaluations = 0;
   for (const auto& r : results) evaluations = std::max(evaluations, r.train_loss.size());
-  std::string data = "# evaluation epoch train_median train_min train_max validation_median validation_min "
-                     "validation_max folds\n";
+  std::string data =
+      "# evaluation epoch train_median train_min train_max validation_median validation_min "
+      "validation_max folds\n";
   double lo = std::numeric_limits<double>::infinity(), hi = -lo;
   bool has_validation = false;
   for (std::size_t e = 0; e < evaluations; ++e) {
@@ -128,8 +131,8 @@ GnuplotFigure learning_curve_figure(const std::string& name, const std::string& 
                two_line_title("learning curves, " + config_label,
                               fmt::format("median and min–max over {} outer folds{}", results.size(),
                                           has_validation ? "" : " (no validation split)")) +
-               "set xlabel 'epoch'\nset ylabel 'loss'\nset key top right\n" +
-               (log_scale ? "set logscale y\n" : "") + plot + "\n";
+               "set xlabel 'epoch'\nset ylabel 'loss'\nset key top right\n" + (log_scale ? "set logscale y\n" : "") +
+               plot + "\n";
   return f;
 }
 
@@ -152,7 +155,8 @@ GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget
     if (stats == row.metrics.end() || std::isnan(stats->second.mean) || param == configs[row.config].params.end()) {
       continue;
     }
-    const auto v = static_cast<std::size_t>(std::find(values.begin(), values.end(), param->second.yaml) - values.begin());
+    const auto v =
+        static_cast<std::size_t>(std::find(values.begin(), values.end(), param->second.yaml) - values.begin());
     means[v].push_back(stats->second.mean);
     members[v].push_back(row.config);
   }
@@ -168,8 +172,8 @@ GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget
     }
     if (n == 0) continue;
     const Stats s = summarize(means[v]);
-    ranges += fmt::format("{} {} {} {}\n", static_cast<double>(v) + 0.1, s.mean, std::isnan(s.sd) ? 0.0 : s.sd,
-                          s.count);
+    ranges +=
+        fmt::format("{} {} {} {}\n", static_cast<double>(v) + 0.1, s.mean, std::isnan(s.sd) ? 0.0 : s.sd, s.count);
   }
   std::vector<std::string> tics;
   for (std::size_t v = 0; v < values.size(); ++v) tics.push_back(fmt::format("{} {}", q(values[v]), v));
@@ -177,18 +181,18 @@ GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget
   f.name = name;
   f.caption = fmt::format("{}: {} by {}", target.name, metric, param_path);
   f.data = {{name + "-configs.dat", points}, {name + ".dat", ranges}};
-  f.commands =
-      kStyle +
-      two_line_title(fmt::format("{}: {} by {}", target.name, metric, param_path),
-                     fmt::format("{} is better; points: configs, bars: mean ± std of their means",
-                                 target.ranking.larger_is_better ? "larger" : "smaller")) +
-      fmt::format("set xlabel {}\nset ylabel {}\n", q(param_path), q(metric + " (mean over outer folds)")) +
-      fmt::format("set xtics ({})\nset xrange [-0.5:{}]\nset offsets 0, 0, graph 0.05, graph 0.05\n",
-                  fmt::join(tics, ", "), static_cast<double>(values.size()) - 0.5) +
-      "set bmargin 7\nset key at screen 0.5, screen 0.04 center bottom horizontal\n" +
-      fmt::format("plot {} using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb '{}' title 'config mean', "
-                  "{} using 1:2:3 with yerrorbars pt 9 ps 2.2 lw 2.5 lc rgb '{}' title 'mean ± std over configs'\n",
-                  q(name + "-configs.dat"), kGrey, q(name + ".dat"), kOrange);
+  f.commands = kStyle +
+               two_line_title(fmt::format("{}: {} by {}", target.name, metric, param_path),
+                              fmt::format("{} is better; points: configs, bars: mean ± std of their means",
+                                          target.ranking.larger_is_better ? "larger" : "smaller")) +
+               fmt::format("set xlabel {}\nset ylabel {}\n", q(param_path), q(metric + " (mean over outer folds)")) +
+               fmt::format("set xtics ({})\nset xrange [-0.5:{}]\nset offsets 0, 0, graph 0.05, graph 0.05\n",
+                           fmt::join(tics, ", "), static_cast<double>(values.size()) - 0.5) +
+               "set bmargin 7\nset key at screen 0.5, screen 0.04 center bottom horizontal\n" +
+               fmt::format(
+                   "plot {} using 1:2 with points pt 6 ps 1.6 lw 1.5 lc rgb '{}' title 'config mean', "
+                   "{} using 1:2:3 with yerrorbars pt 9 ps 2.2 lw 2.5 lc rgb '{}' title 'mean ± std over configs'\n",
+                   q(name + "-configs.dat"), kGrey, q(name + ".dat"), kOrange);
   return f;
 }
 
@@ -200,15 +204,16 @@ GnuplotFigure roc_figure(const std::string& name, const std::string& target, con
   f.name = name;
   f.caption = fmt::format("{}: ROC curve, {}", target, config_label);
   f.data = {{name + ".dat", data}};
-  f.commands = kStyle +
-               two_line_title(fmt::format("{}: ROC curve, {}", target, config_label),
-                              fmt::format("AUROC = {:.3f} (test predictions pooled over outer folds)",
-                                          area_under(curve))) +
-               "set xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
-               "set xrange [0:1]\nset yrange [0:1]\nset size ratio -1\nset key bottom right\n" +
-               fmt::format("plot {} using 1:2 with lines lw 2.5 lc rgb '{}' title 'ROC', "
-                           "x with lines dt 2 lc rgb '#333333' title 'chance'\n",
-                           q(name + ".dat"), kBlue);
+  f.commands =
+      kStyle +
+      two_line_title(fmt::format("{}: ROC curve, {}", target, config_label),
+                     fmt::format("AUROC = {:.3f} (test predictions pooled over outer folds)", area_under(curve))) +
+      "set xlabel 'false positive rate'\nset ylabel 'true positive rate'\n"
+      "set xrange [0:1]\nset yrange [0:1]\nset size ratio -1\nset key bottom right\n" +
+      fmt::format(
+          "plot {} using 1:2 with lines lw 2.5 lc rgb '{}' title 'ROC', "
+          "x with lines dt 2 lc rgb '#333333' title 'chance'\n",
+          q(name + ".dat"), kBlue);
   return f;
 }
 
@@ -232,9 +237,10 @@ GnuplotFigure precision_recall_figure(const std::string& name, const std::string
                                           100 * prevalence)) +
                "set xlabel 'recall'\nset ylabel 'precision'\n"
                "set xrange [0:1]\nset yrange [0:1.02]\nset size ratio -1\nset key bottom left\n" +
-               fmt::format("plot {} using 1:2 with steps lw 2.5 lc rgb '{}' title 'precision-recall', "
-                           "{} with lines dt 2 lc rgb '#333333' title 'chance (fraction of positives)'\n",
-                           q(name + ".dat"), kBlue, prevalence);
+               fmt::format(
+                   "plot {} using 1:2 with steps lw 2.5 lc rgb '{}' title 'precision-recall', "
+                   "{} with lines dt 2 lc rgb '#333333' title 'chance (fraction of positives)'\n",
+                   q(name + ".dat"), kBlue, prevalence);
   return f;
 }
 
@@ -292,9 +298,9 @@ GnuplotFigure position_f1_figure(const std::string& name, const std::string& tar
     for (const auto* row : class_rows) {
       const MetricValues s = boundary_scores(row->counts);
       const auto field = [](double v) { return std::isnan(v) ? std::string("NaN") : fmt::format("{}", v); };
-      data += fmt::format("{} {} {} {} {} {} {} {} {}\n", row->start, row->end, 0.5 * static_cast<double>(row->start + row->end),
-                          field(s.at("f1")), field(s.at("precision")), field(s.at("recall")), field(s.at("density")),
-                          row->counts.truth, row->counts.predicted);
+      data += fmt::format("{} {} {} {} {} {} {} {} {}\n", row->start, row->end,
+                          0.5 * static_cast<double>(row->start + row->end), field(s.at("f1")), field(s.at("precision")),
+                          field(s.at("recall")), field(s.at("density")), row->counts.truth, row->counts.predicted);
       total += row->counts;
       tolerance = row->tolerance;
       end = std::max(end, row->end);
@@ -312,11 +318,12 @@ GnuplotFigure position_f1_figure(const std::string& name, const std::string& tar
                two_line_title(fmt::format("{}: F1 along the window (tolerance {} positions), {}", target, tolerance,
                                           config_label),
                               fmt::format("pooled over the outer folds: F1 {}", fmt::join(totals, ", "))) +
-               fmt::format("set xlabel 'position in the sequence'\nset ylabel 'F1 in the bin'\n"
-                           "set y2label 'true boundaries per 1000 positions'\nset ytics nomirror\nset y2tics\n"
-                           "set xrange [0:{}]\nset yrange [0:1.05]\nset y2range [0:*]\nset key top right\n"
-                           "set datafile missing 'NaN'\n",
-                           std::max<std::size_t>(end, 1)) +
+               fmt::format(
+                   "set xlabel 'position in the sequence'\nset ylabel 'F1 in the bin'\n"
+                   "set y2label 'true boundaries per 1000 positions'\nset ytics nomirror\nset y2tics\n"
+                   "set xrange [0:{}]\nset yrange [0:1.05]\nset y2range [0:*]\nset key top right\n"
+                   "set datafile missing 'NaN'\n",
+                   std::max<std::size_t>(end, 1)) +
                (plots.empty() ? std::string("plot 0 title 'no boundary classes'\n")
                               : "plot " + fmt::format("{}", fmt::join(plots, ", ")) + "\n");
   return f;

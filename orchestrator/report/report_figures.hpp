@@ -20,8 +20,7 @@ namespace gridfold {
 // standard deviation across the resamples that tested it, against its truth; identity line;
 // R² and RMSE of the mean predictions in the title.
 GnuplotFigure predicted_vs_actual_figure(const std::string& name, const std::string& target,
-                                         const std::string& config_label,
-                                         std::span<const PredictionTable::Row> rows);
+                                         const std::string& config_label, std::span<const PredictionTable::Row> rows);
 
 // Training and validation loss per evaluation of one config's outer results: median over the
 // folds as a line, minimum to maximum as a band. Folds that stopped early contribute only

@@ -13,7 +13,9 @@ namespace {
 // A table both pages render: the first row is the header.
 using Table = std::vector<std::vector<std::string>>;
 
-std::string number(double v) { return std::isnan(v) ? "–" : fmt::format("{:.4g}", v); }
+std::string number(double v) {
+  return std::isnan(v) ? "–" : fmt::format("{:.4g}", v);
+}
 
 std::string relative_link(const std::filesystem::path& file, const std::filesystem::path& dir) {
   return file.lexically_relative(dir).generic_string();
@@ -27,18 +29,18 @@ std::string config_params(const HarvestReport& r, std::uint32_t config) {
 
 std::vector<std::pair<std::string, std::string>> counts(const ReportPage& page) {
   const HarvestReport& r = *page.harvest;
-  std::vector<std::pair<std::string, std::string>> out{
-      {"configs", std::to_string(r.configs.size())},
-      {"outer folds", std::to_string(r.outer_folds)},
-      {"inner folds per outer fold", std::to_string(r.inner_folds)},
-      {"tasks", std::to_string(page.tasks)},
-      {"results found", fmt::format("{} of {} ({} outer, {} inner; {} loose, {} archived)", r.outer_results +
-                                    r.inner_results, page.tasks, r.outer_results, r.inner_results, r.loose,
-                                    r.archived)}};
+  std::vector<std::pair<std::string, std::string>>
+      out{{"configs", std::to_string(r.configs.size())},
+          {"outer folds", std::to_string(r.outer_folds)},
+          {"inner folds per outer fold", std::to_string(r.inner_folds)},
+          {"tasks", std::to_string(page.tasks)},
+          {"results found",
+           fmt::format("{} of {} ({} outer, {} inner; {} loose, {} archived)", r.outer_results + r.inner_results,
+                       page.tasks, r.outer_results, r.inner_results, r.loose, r.archived)}};
   if (r.unplanned > 0) out.emplace_back("ignored", fmt::format("{} results of configs no longer planned", r.unplanned));
   if (r.stale > 0) {
-    out.emplace_back("stale", fmt::format("{} results made from another spec, data or gridfold version, left out",
-                                          r.stale));
+    out.emplace_back("stale",
+                     fmt::format("{} results made from another spec, data or gridfold version, left out", r.stale));
   }
   return out;
 }
@@ -102,9 +104,10 @@ std::vector<std::string> target_findings(const HarvestReport& r, const HarvestTa
       chosen.push_back(f.chosen ? fmt::format("fold {}: config {}", f.outer_fold, *f.chosen)
                                 : fmt::format("fold {}: none", f.outer_fold));
     }
-    out.push_back(fmt::format("Nested estimate (config chosen by inner folds, scored on the outer test fold): "
-                              "{} {} ± {} over {} outer folds; chosen: {}.",
-                              metric, number(e.mean), number(e.sd), e.count, fmt::join(chosen, ", ")));
+    out.push_back(
+        fmt::format("Nested estimate (config chosen by inner folds, scored on the outer test fold): "
+                    "{} {} ± {} over {} outer folds; chosen: {}.",
+                    metric, number(e.mean), number(e.sd), e.count, fmt::join(chosen, ", ")));
     if (const std::string warning = incomplete_inner_warning(*t.nested); !warning.empty()) {
       out.push_back(fmt::format("Warning: {}.", warning));
     }
@@ -161,12 +164,12 @@ std::string markdown_table(const Table& table) {
 }
 
 std::string figure_links_html(const DrawnFigure& f, const std::filesystem::path& dir) {
-  std::vector<std::string> links{
-      fmt::format("<a href=\"{}\">SVG</a>", html_escape(relative_link(f.svg, dir))),
-      fmt::format("<a href=\"{}\">gnuplot script</a>", html_escape(relative_link(f.script, dir)))};
+  std::vector<std::string> links{fmt::format("<a href=\"{}\">SVG</a>", html_escape(relative_link(f.svg, dir))),
+                                 fmt::format("<a href=\"{}\">gnuplot script</a>",
+                                             html_escape(relative_link(f.script, dir)))};
   for (const auto& d : f.data) {
-    links.push_back(fmt::format("<a href=\"{}\">{}</a>", html_escape(relative_link(d, dir)),
-                                html_escape(d.filename().string())));
+    links.push_back(
+        fmt::format("<a href=\"{}\">{}</a>", html_escape(relative_link(d, dir)), html_escape(d.filename().string())));
   }
   return fmt::format("{}", fmt::join(links, " · "));
 }
@@ -178,12 +181,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size());
   for (const char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -203,8 +217,8 @@ std::string render_index_html(const ReportPage& page, const std::filesystem::pat
   if (!page.tables.empty()) {
     std::vector<std::string> links;
     for (const auto& t : page.tables) {
-      links.push_back(fmt::format("<a href=\"{}\">{}</a>", html_escape(relative_link(t, dir)),
-                                  html_escape(t.filename().string())));
+      links.push_back(
+          fmt::format("<a href=\"{}\">{}</a>", html_escape(relative_link(t, dir)), html_escape(t.filename().string())));
     }
     out += fmt::format("<p>Harvest tables: {}</p>\n", fmt::join(links, " · "));
   }
@@ -220,10 +234,11 @@ std::string render_index_html(const ReportPage& page, const std::filesystem::pat
     out += "<h2>" + html_escape(s.heading) + "</h2>\n";
     for (const auto& note : s.notes) out += "<p class=\"note\">" + html_escape(note) + "</p>\n";
     for (const DrawnFigure& f : s.figures) {
-      out += fmt::format("<figure id=\"{}\">\n<img src=\"data:image/png;base64,{}\" alt=\"{}\">\n"
-                         "<figcaption>{} ({})</figcaption>\n</figure>\n",
-                         html_escape(f.name), base64_encode(read_text_file(f.png)), html_escape(f.caption),
-                         html_escape(f.caption), figure_links_html(f, dir));
+      out += fmt::format(
+          "<figure id=\"{}\">\n<img src=\"data:image/png;base64,{}\" alt=\"{}\">\n"
+          "<figcaption>{} ({})</figcaption>\n</figure>\n",
+          html_escape(f.name), base64_encode(read_text_file(f.png)), html_escape(f.caption), html_escape(f.caption),
+          figure_links_html(f, dir));
     }
   }
   return out + "</body>\n</html>\n";

@@ -23,8 +23,8 @@ struct ReportSection {
 
 struct ReportPage {
   const HarvestReport* harvest = nullptr;
-  std::size_t tasks = 0;      // in the plan
-  std::size_t top = 20;       // ranked configs listed per target
+  std::size_t tasks = 0;  // in the plan
+  std::size_t top = 20;   // ranked configs listed per target
   std::vector<ReportSection> sections;
   std::vector<std::filesystem::path> tables;  // harvest's files, linked from both pages
 };

@@ -22,9 +22,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const ElementState kAllStates[] = {ElementState::pending,   ElementState::running,       ElementState::completed,
-                                   ElementState::failed,    ElementState::timeout,       ElementState::out_of_memory,
-                                   ElementState::cancelled, ElementState::node_fail,     ElementState::preempted,
+const ElementState kAllStates[] = {ElementState::pending,   ElementState::running,   ElementState::completed,
+                                   ElementState::failed,    ElementState::timeout,   ElementState::out_of_memory,
+                                   ElementState::cancelled, ElementState::node_fail, ElementState::preempted,
                                    ElementState::requeued,  ElementState::unknown};
 
 std::vector<std::string> last_lines(const fs::path& file, std::size_t n) {
@@ -93,7 +93,8 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   s.name = plan.name;
   s.tasks_total = plan.tasks.size();
   const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const ResultInventory inventory = finished_tasks(layout, plan, archive_directory(layout, doc.base(), plan.experiment_id));
+  const ResultInventory inventory =
+      finished_tasks(layout, plan, archive_directory(layout, doc.base(), plan.experiment_id));
   const std::vector<bool>& done = inventory.done;
   s.tasks_done = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
   s.tasks_stale = inventory.stale;
@@ -185,8 +186,8 @@ std::string stale_text(const ExperimentStatus& s) {
 }  // namespace
 
 std::string render_line(const ExperimentStatus& s) {
-  return fmt::format("{}: tasks {}/{} done{}{}; elements: {}; {} task failures{}{}", s.name, s.tasks_done, s.tasks_total,
-                     stale_text(s), eta_text(s), counts_text(s.element_counts), s.task_failures.size(),
+  return fmt::format("{}: tasks {}/{} done{}{}; elements: {}; {} task failures{}{}", s.name, s.tasks_done,
+                     s.tasks_total, stale_text(s), eta_text(s), counts_text(s.element_counts), s.task_failures.size(),
                      s.pack_state.empty() ? "" : fmt::format("; pack {}", s.pack_state),
                      s.accounting ? "" : " (accounting off: ended elements judged from results on disk)");
 }
@@ -201,13 +202,14 @@ std::string render_table(const ExperimentStatus& s) {
     out += fmt::format("{:<12} {:>9}  {}\n", a.job_id.empty() ? "-" : a.job_id, a.submitted, counts_text(a.counts));
   }
   out += fmt::format("{:<12} {:>9}  {}\n", "latest", s.elements.size(), counts_text(s.element_counts));
-  if (!s.pack_job_id.empty()) out += fmt::format("pack job {}: {}\n", s.pack_job_id, s.pack_state.empty() ? "unknown" : s.pack_state);
+  if (!s.pack_job_id.empty())
+    out += fmt::format("pack job {}: {}\n", s.pack_job_id, s.pack_state.empty() ? "unknown" : s.pack_state);
   const auto failed = s.failed_elements();
   if (!failed.empty()) out += "\nfailed elements\n";
   for (const ElementStatus* e : failed) {
     out += fmt::format("  element {} (job {}_{}) {} exit {} on {}\n  log {}\n", e->element, e->job_id, e->array_index,
-                       e->slurm_state, e->exit_code.empty() ? "?" : e->exit_code, e->node_list.empty() ? "?" : e->node_list,
-                       e->log.string());
+                       e->slurm_state, e->exit_code.empty() ? "?" : e->exit_code,
+                       e->node_list.empty() ? "?" : e->node_list, e->log.string());
     for (const auto& line : e->log_tail) out += "    | " + line + "\n";
   }
   if (!s.task_failures.empty()) out += "\nfailed tasks\n";
@@ -224,14 +226,22 @@ std::string render_json(const ExperimentStatus& s) {
   };
   json arrays = json::array();
   for (const auto& a : s.arrays) {
-    arrays.push_back({{"job_id", a.job_id}, {"first_element", a.chunk.first_element}, {"submitted", a.submitted},
+    arrays.push_back({{"job_id", a.job_id},
+                      {"first_element", a.chunk.first_element},
+                      {"submitted", a.submitted},
                       {"states", counts(a.counts)}});
   }
   json failures = json::array();
   for (const ElementStatus* e : s.failed_elements()) {
-    failures.push_back({{"element", e->element}, {"job_id", e->job_id}, {"array_index", e->array_index},
-                        {"state", to_string(e->state)}, {"slurm_state", e->slurm_state}, {"exit_code", e->exit_code},
-                        {"nodes", e->node_list}, {"log", e->log.string()}, {"log_tail", e->log_tail}});
+    failures.push_back({{"element", e->element},
+                        {"job_id", e->job_id},
+                        {"array_index", e->array_index},
+                        {"state", to_string(e->state)},
+                        {"slurm_state", e->slurm_state},
+                        {"exit_code", e->exit_code},
+                        {"nodes", e->node_list},
+                        {"log", e->log.string()},
+                        {"log_tail", e->log_tail}});
   }
   json task_failures = json::array();
   for (const auto& f : s.task_failures) {

@@ -50,7 +50,7 @@ struct ExperimentStatus {
   bool submitted = false;
   bool accounting = true;  // false: sacct is off, states of ended elements are inferred
   std::vector<ArrayStatus> arrays;
-  std::vector<ElementStatus> elements;  // latest state of every submitted element
+  std::vector<ElementStatus> elements;                 // latest state of every submitted element
   std::map<ElementState, std::size_t> element_counts;  // over `elements`
   std::vector<TaskFailure> task_failures;
   std::string pack_job_id, pack_state;

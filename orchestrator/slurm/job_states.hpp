@@ -26,12 +26,12 @@ enum class ElementState {
 std::string to_string(ElementState);
 // From a SLURM state word ("CANCELLED by 0" -> cancelled, "OUT_OF_MEMORY" -> out_of_memory).
 ElementState element_state_from_slurm(const std::string& state);
-bool is_active(ElementState);        // pending, running or requeued: SLURM still owns it
-bool is_failure(ElementState);       // ended without completing
+bool is_active(ElementState);   // pending, running or requeued: SLURM still owns it
+bool is_failure(ElementState);  // ended without completing
 
 // One array element (or a range of pending ones, which SLURM reports as "123_[4-9]").
 struct ElementRecord {
-  std::string job_id;          // the array's job id
+  std::string job_id;           // the array's job id
   std::size_t first_index = 0;  // SLURM array index; a range for pending elements
   std::size_t last_index = 0;
   ElementState state = ElementState::unknown;

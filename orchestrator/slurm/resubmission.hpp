@@ -19,10 +19,10 @@ struct ResubmitOptions {
 
 // What resubmit knows about an experiment, gathered from its files and from SLURM.
 struct RerunFacts {
-  std::vector<Submission> submissions;   // every submission, oldest first (slurm/submissions.json)
-  std::vector<bool> task_done;           // by plan task: a result exists, loose or archived
-  std::vector<ElementStatus> elements;   // SLURM's latest state of every submitted element
-  std::string pack_job_id, pack_state;   // the latest pack job and its state
+  std::vector<Submission> submissions;  // every submission, oldest first (slurm/submissions.json)
+  std::vector<bool> task_done;          // by plan task: a result exists, loose or archived
+  std::vector<ElementStatus> elements;  // SLURM's latest state of every submitted element
+  std::string pack_job_id, pack_state;  // the latest pack job and its state
 };
 
 // Which elements to submit again, and what the pack job must then wait for.

@@ -55,9 +55,12 @@ CommandResult SlurmClient::checked(const std::vector<std::string>& argv) const {
   return r;
 }
 
-int SlurmClient::max_array_size() const { return parse_max_array_size(checked({"scontrol", "show", "config"}).out); }
+int SlurmClient::max_array_size() const {
+  return parse_max_array_size(checked({"scontrol", "show", "config"}).out);
+}
 
-std::string SlurmClient::submit(const std::filesystem::path& script, const std::vector<std::string>& sbatch_args) const {
+std::string SlurmClient::submit(const std::filesystem::path& script,
+                                const std::vector<std::string>& sbatch_args) const {
   std::vector<std::string> argv{"sbatch", "--parsable"};
   argv.insert(argv.end(), sbatch_args.begin(), sbatch_args.end());
   argv.push_back(script.string());
@@ -96,8 +99,8 @@ std::optional<std::vector<ElementRecord>> SlurmClient::accounted(const std::vect
 }
 
 void SlurmClient::set_dependency(const std::string& job_id, const std::vector<std::string>& after_any) const {
-  checked({"scontrol", "update", "JobId=" + job_id,
-           "Dependency=afterany:" + fmt::format("{}", fmt::join(after_any, ":"))});
+  checked(
+      {"scontrol", "update", "JobId=" + job_id, "Dependency=afterany:" + fmt::format("{}", fmt::join(after_any, ":"))});
 }
 
 }  // namespace gridfold

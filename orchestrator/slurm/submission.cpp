@@ -23,10 +23,13 @@ using nlohmann::json;
 
 namespace {
 
-fs::path submissions_file(const ExperimentLayout& layout) { return layout.slurm_dir() / "submissions.json"; }
+fs::path submissions_file(const ExperimentLayout& layout) {
+  return layout.slurm_dir() / "submissions.json";
+}
 
 std::string now_iso() {
-  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
+  return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}",
+                     fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
 }
 
 // Optional #SBATCH lines: only the settings the spec actually sets.
@@ -91,9 +94,14 @@ json to_json(const Submission& s) {
                       {"throttle", a.throttle},
                       {"after", a.after ? json(*a.after) : json(nullptr)}});
   }
-  return {{"submitted_at", s.submitted_at}, {"tasks", s.tasks},          {"tasks_per_element", s.tasks_per_element},
-          {"arrays", arrays},               {"pack_job_id", s.pack_job_id}, {"pack_script", s.pack_script.string()},
-          {"dry_run", s.dry_run},           {"split_note", s.split_note}};
+  return {{"submitted_at", s.submitted_at},
+          {"tasks", s.tasks},
+          {"tasks_per_element", s.tasks_per_element},
+          {"arrays", arrays},
+          {"pack_job_id", s.pack_job_id},
+          {"pack_script", s.pack_script.string()},
+          {"dry_run", s.dry_run},
+          {"split_note", s.split_note}};
 }
 
 Submission from_json(const json& j) {
@@ -189,17 +197,19 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
     throw SpecError(fmt::format("launcher '{}' is not valid; expected mpirun or srun", options.launcher));
   }
   if (!options.time.empty() && !is_slurm_time(options.time)) {
-    throw SpecError(fmt::format("time limit '{}' is not valid; expected a SLURM time such as 90, 02:00:00 or "
-                                "1-12:00:00",
-                                options.time));
+    throw SpecError(
+        fmt::format("time limit '{}' is not valid; expected a SLURM time such as 90, 02:00:00 or "
+                    "1-12:00:00",
+                    options.time));
   }
   if (!options.time.empty()) {
     // USR1 must come after the job starts (see parse_slurm's rule for slurm.time).
     const long long limit = slurm_time_seconds(options.time).value_or(0);
     if (limit != 0 && limit <= spec.slurm.signal_seconds) {
-      throw SpecError(fmt::format("time limit '{}' ({} s) is not valid; expected a limit longer than "
-                                  "slurm.signal_seconds ({} s), by which USR1 precedes the limit",
-                                  options.time, limit, spec.slurm.signal_seconds));
+      throw SpecError(
+          fmt::format("time limit '{}' ({} s) is not valid; expected a limit longer than "
+                      "slurm.signal_seconds ({} s), by which USR1 precedes the limit",
+                      options.time, limit, spec.slurm.signal_seconds));
     }
   }
   Submission s;
@@ -247,7 +257,8 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
       slurm.set_dependency(pack.pending_pack_job, wait_for);
       s.pack_job_id = pack.pending_pack_job;
     } else {
-      s.pack_job_id = slurm.submit(s.pack_script, {"--dependency=afterany:" + fmt::format("{}", fmt::join(wait_for, ":"))});
+      s.pack_job_id =
+          slurm.submit(s.pack_script, {"--dependency=afterany:" + fmt::format("{}", fmt::join(wait_for, ":"))});
     }
   } catch (...) {
     // What was submitted must stay on record, or nothing could cancel or resubmit it. A pack
@@ -283,9 +294,10 @@ Submission submit_experiment(const SubmitOptions& options, const SlurmClient& sl
     // A dry run shows the real split where the cluster answers, and still works where it does not.
     if (!options.dry_run) throw;
     max_array = static_cast<int>(std::min<std::size_t>(std::max<std::size_t>(elements, 1), INT_MAX));
-    split_note = fmt::format("shown as one array: the cluster's MaxArraySize is unknown ({}); the real submission "
-                             "may split it into several",
-                             e.what());
+    split_note = fmt::format(
+        "shown as one array: the cluster's MaxArraySize is unknown ({}); the real submission "
+        "may split it into several",
+        e.what());
   }
   std::vector<ArrayRequest> requests;
   for (const ArrayChunk& chunk : split_into_arrays(elements, max_array)) {
@@ -306,8 +318,8 @@ std::string render_text(const Submission& s) {
     if (a.throttle > 0) limits += fmt::format(", at most {} at once", a.throttle);
     if (a.after) limits += fmt::format(", after array {}", *a.after);
     out += fmt::format("{} array {} elements {}-{}{} ({})\n", s.dry_run ? "would submit" : "submitted",
-                       a.job_id.empty() ? "-" : a.job_id, a.chunk.first_element, a.chunk.first_element + a.chunk.count - 1,
-                       limits, a.script.string());
+                       a.job_id.empty() ? "-" : a.job_id, a.chunk.first_element,
+                       a.chunk.first_element + a.chunk.count - 1, limits, a.script.string());
   }
   out += fmt::format("{} pack job {} after all arrays ({})\n", s.dry_run ? "would submit" : "submitted",
                      s.pack_job_id.empty() ? "-" : s.pack_job_id, s.pack_script.string());
@@ -316,6 +328,8 @@ std::string render_text(const Submission& s) {
   return out;
 }
 
-std::string render_json(const Submission& s) { return to_json(s).dump(2) + "\n"; }
+std::string render_json(const Submission& s) {
+  return to_json(s).dump(2) + "\n";
+}
 
 }  // namespace gridfold

@@ -44,7 +44,7 @@ struct SubmittedArray {
   ArrayChunk chunk;
   std::vector<std::size_t> indices;  // the SLURM indices submitted: all of the chunk, or a resubmission's few
   std::filesystem::path script;
-  int throttle = 0;                   // its share of slurm.array_throttle (0 = none)
+  int throttle = 0;                  // its share of slurm.array_throttle (0 = none)
   std::optional<std::size_t> after;  // index in Submission::arrays of the array it starts after
 };
 

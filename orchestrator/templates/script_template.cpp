@@ -23,8 +23,8 @@ std::vector<std::string> known_names(const TemplateValues& v) {
   const auto names = known_names(v);
   std::string hint;
   if (auto near = closest_match(name, names)) hint = fmt::format(" (did you mean '{}'?)", *near);
-  throw TemplateError(fmt::format("{}: unknown placeholder '{{{{{}}}}}'{}; known: {}", where, name, hint,
-                                  fmt::join(names, ", ")));
+  throw TemplateError(
+      fmt::format("{}: unknown placeholder '{{{{{}}}}}'{}; known: {}", where, name, hint, fmt::join(names, ", ")));
 }
 
 std::string trim(const std::string& s) {
@@ -47,15 +47,17 @@ std::string render_line(const std::string& line, const std::string& where, const
     const auto it = v.values.find(name);
     if (it == v.values.end()) {
       if (v.blocks.contains(name)) {
-        throw TemplateError(fmt::format("{}: block placeholder '{{{{{}}}}}' must stand alone on its line", where, name));
+        throw TemplateError(
+            fmt::format("{}: block placeholder '{{{{{}}}}}' must stand alone on its line", where, name));
       }
       unknown_placeholder(where, name, v);
     }
     if (directive) {
       if (!is_shell_safe(it->second)) {
-        throw TemplateError(fmt::format("{}: value '{}' of '{}' cannot go on an #SBATCH line (only letters, digits "
-                                        "and _ - . / : = @ % + , are allowed there)",
-                                        where, it->second, name));
+        throw TemplateError(
+            fmt::format("{}: value '{}' of '{}' cannot go on an #SBATCH line (only letters, digits "
+                        "and _ - . / : = @ % + , are allowed there)",
+                        where, it->second, name));
       }
       out += it->second;
     } else {

@@ -5,7 +5,9 @@
 namespace gridfold {
 namespace fs = std::filesystem;
 
-fs::path executable_dir() { return fs::read_symlink("/proc/self/exe").parent_path(); }
+fs::path executable_dir() {
+  return fs::read_symlink("/proc/self/exe").parent_path();
+}
 
 fs::path builtin_template_dir() {
   if (const char* env = std::getenv("GRIDFOLD_TEMPLATE_DIR"); env && *env) return env;

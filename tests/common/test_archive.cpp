@@ -27,9 +27,13 @@ std::vector<std::byte> bytes_of(std::string_view s) {
   return {p, p + s.size()};
 }
 
-std::string text_of(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string text_of(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 
-void write_text(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
+void write_text(const fs::path& p, const std::string& text) {
+  std::ofstream(p, std::ios::binary) << text;
+}
 
 // Members of varied kinds: compressible, incompressible, empty, and a name longer than the
 // 100 bytes a plain ustar name field holds.
@@ -101,9 +105,8 @@ TEST_CASE("an archive returns every member intact, in one pass or one member at 
     CHECK(index.members == written.members);
 
     std::map<std::string, std::string> seen;
-    read_archive(file, index, [&](const ArchiveMember& m, std::span<const std::byte> data) {
-      seen[m.name] = text_of(data);
-    });
+    read_archive(file, index,
+                 [&](const ArchiveMember& m, std::span<const std::byte> data) { seen[m.name] = text_of(data); });
     CHECK(seen == members);
 
     for (const ArchiveMember& m : index.members) CHECK(text_of(read_member(file, index, m)) == members.at(m.name));
@@ -120,8 +123,9 @@ TEST_CASE("an archive returns every member intact, in one pass or one member at 
 
 TEST_CASE("GNU tar lists and extracts every archive", "[archive][tar]") {
   const auto members = sample_members();
-  for (const auto& [compression, flag] : std::vector<std::pair<Compression, std::string>>{
-           {Compression::zstd, "--zstd"}, {Compression::gzip, "--gzip"}, {Compression::none, ""}}) {
+  for (const auto& [compression, flag] : std::vector<std::pair<Compression, std::string>>{{Compression::zstd, "--zstd"},
+                                                                                          {Compression::gzip, "--gzip"},
+                                                                                          {Compression::none, ""}}) {
     TempDir dir;
     const fs::path file = dir / ("a" + archive_extension(compression));
     write_archive(file, compression, members);
@@ -165,7 +169,8 @@ TEST_CASE("a flipped byte in an archive is detected by every reader", "[archive]
 TEST_CASE("a corrupt member names itself in the error", "[archive]") {
   TempDir dir;
   const fs::path file = dir / "a.tar";
-  const ArchiveIndex index = write_archive(file, Compression::none, {{"results/c/outer000.h5", std::string(5000, 'q')}});
+  const ArchiveIndex index =
+      write_archive(file, Compression::none, {{"results/c/outer000.h5", std::string(5000, 'q')}});
   std::string bytes = read_text_file(file);
   bytes[index.members[0].offset + 100] = 'Q';
   write_text(file, bytes);
@@ -234,15 +239,15 @@ TEST_CASE("an index whose offsets overflow or whose frame expands impossibly is 
   const std::string head = "gridfold-archive-index\t1\ncompression\tzstd\n";
   const std::string huge = "18446744073709551000";  // 2^64 - 616
   const std::map<std::string, std::string> damaged{
-      {"member past 2^64",
-       head + "frame\t0\t4096\t0\t100\nmember\t" + huge + "\t1000\t0000000000000000\tresults/a/outer000.h5\n"
-                 "end\t1\t1\n"},
-      {"member size wrapping to inside its frame",
-       head + "frame\t0\t4096\t0\t100\nmember\t1000\t" + huge + "\t0000000000000000\tresults/a/outer000.h5\n"
-                 "end\t1\t1\n"},
+      {"member past 2^64", head + "frame\t0\t4096\t0\t100\nmember\t" + huge +
+                               "\t1000\t0000000000000000\tresults/a/outer000.h5\n"
+                               "end\t1\t1\n"},
+      {"member size wrapping to inside its frame", head + "frame\t0\t4096\t0\t100\nmember\t1000\t" + huge +
+                                                       "\t0000000000000000\tresults/a/outer000.h5\n"
+                                                       "end\t1\t1\n"},
       {"frame past 2^64", head + "frame\t0\t4096\t0\t100\nframe\t4096\t" + huge + "\t100\t100\nend\t2\t0\n"},
-      {"stored frame past 2^64", head + "frame\t0\t4096\t0\t" + huge + "\nframe\t4096\t10\t" + huge +
-                                     "\t100000\nend\t2\t0\n"},
+      {"stored frame past 2^64",
+       head + "frame\t0\t4096\t0\t" + huge + "\nframe\t4096\t10\t" + huge + "\t100000\nend\t2\t0\n"},
       {"frame claiming a million-fold expansion", head + "frame\t0\t100000000\t0\t100\nend\t1\t0\n"},
   };
   for (const auto& [what, text] : damaged) {

@@ -280,15 +280,15 @@ TEST_CASE("a binary target other than 0/1 or true/false is reported with the val
   const FixtureDir dir;
   const auto file = dir.write("d.csv", "sequence,active\nA,1\nA,yes\n");
   CHECK_THROWS_WITH(load_dataset(csv_spec(file, {target("active", TaskType::binary)})),
-                    Catch::StartsWith(fmt::format(
-                        "{}:3: column 'active': 'yes' is not a binary label (valid: 0, 1, true, false", file.string())));
+                    Catch::StartsWith(
+                        fmt::format("{}:3: column 'active': 'yes' is not a binary label (valid: 0, 1, true, false",
+                                    file.string())));
 }
 
 TEST_CASE("multiclass labels map to their index in the spec's classes", "[dataset]") {
   const FixtureDir dir;
   const auto file = dir.write("d.csv", "sequence,kind\nA,loop\nC,helix\nG,\nT,sheet\n");
-  const Dataset data =
-      load_dataset(csv_spec(file, {target("kind", TaskType::multiclass, {"helix", "sheet", "loop"})}));
+  const Dataset data = load_dataset(csv_spec(file, {target("kind", TaskType::multiclass, {"helix", "sheet", "loop"})}));
   const auto& kind = data.targets.at(0);
   CHECK(kind[0] == 2.0f);
   CHECK(kind[1] == 0.0f);
@@ -320,16 +320,15 @@ TEST_CASE("a multiclass label outside the classes is reported with the valid cla
 TEST_CASE("per-position labels are kept as digit strings, one digit per letter", "[dataset]") {
   const FixtureDir dir;
   const auto file = dir.write("d.csv", "sequence,boundary,dG\nACGT,0010,1\nAC,,2\n");
-  const Dataset data = load_dataset(
-      csv_spec(file, {target("boundary", TaskType::per_position), target("dG", TaskType::regression)}));
+  const Dataset data =
+      load_dataset(csv_spec(file, {target("boundary", TaskType::per_position), target("dG", TaskType::regression)}));
   CHECK(data.position_labels.at(0) == std::vector<std::string>{"0010", ""});
   CHECK(data.targets.at(0).empty());
   CHECK(data.position_labels.at(1).empty());
   CHECK(data.targets.at(1) == std::vector<float>{1, 2});
 }
 
-TEST_CASE("a per-position label whose length differs from its sequence is reported with file and line",
-          "[dataset]") {
+TEST_CASE("a per-position label whose length differs from its sequence is reported with file and line", "[dataset]") {
   const FixtureDir dir;
   const auto file = dir.write("d.csv", "sequence,boundary\nACGT,0010\nACGTA,0010\n");
   CHECK_THROWS_WITH(load_dataset(csv_spec(file, {target("boundary", TaskType::per_position)})),
@@ -341,8 +340,8 @@ TEST_CASE("a per-position label with a non-digit is reported with its position",
   const FixtureDir dir;
   const auto file = dir.write("d.csv", "sequence,boundary\nACGT,00x0\n");
   CHECK_THROWS_WITH(load_dataset(csv_spec(file, {target("boundary", TaskType::per_position)})),
-                    Catch::StartsWith(fmt::format(
-                        "{}:2: column 'boundary': character 'x' at position 3 is not a digit", file.string())));
+                    Catch::StartsWith(fmt::format("{}:2: column 'boundary': character 'x' at position 3 is not a digit",
+                                                  file.string())));
 }
 
 TEST_CASE("feature columns form a row-major matrix", "[dataset]") {
@@ -401,8 +400,7 @@ TEST_CASE("a table without samples is rejected", "[dataset]") {
 
 // --- load_dataset: FASTA with a labels table ----------------------------------------------
 
-TEST_CASE("FASTA records join the labels table by id and a record without a label has missing targets",
-          "[dataset]") {
+TEST_CASE("FASTA records join the labels table by id and a record without a label has missing targets", "[dataset]") {
   const FixtureDir dir;
   DataSpec spec;
   spec.format = DataFormat::fasta;
@@ -447,8 +445,8 @@ TEST_CASE("an id labelled twice is reported with both lines", "[dataset]") {
   spec.path = dir.write("s.fa", ">r1\nAC\n");
   spec.labels = dir.write("labels.csv", "id,dG\nr1,1\nr1,2\n");
   spec.targets = {target("dG", TaskType::regression)};
-  CHECK_THROWS_WITH(load_dataset(spec), fmt::format("{}:3: column 'id': id 'r1' is labelled twice (also at line 2)",
-                                                    spec.labels.string()));
+  CHECK_THROWS_WITH(load_dataset(spec),
+                    fmt::format("{}:3: column 'id': id 'r1' is labelled twice (also at line 2)", spec.labels.string()));
 }
 
 TEST_CASE("an invalid letter in a FASTA record names the record and its header line", "[dataset]") {
@@ -458,8 +456,9 @@ TEST_CASE("an invalid letter in a FASTA record names the record and its header l
   spec.alphabet = Alphabet::rna;
   spec.path = dir.write("s.fa", ">r1\nACGU\n>r2\nACGT\n");
   CHECK_THROWS_WITH(load_dataset(spec),
-                    Catch::StartsWith(fmt::format(
-                        "{}:3: record 'r2': letter 'T' at position 4 is not valid for alphabet rna", spec.path.string())));
+                    Catch::StartsWith(
+                        fmt::format("{}:3: record 'r2': letter 'T' at position 4 is not valid for alphabet rna",
+                                    spec.path.string())));
 }
 
 TEST_CASE("FASTA data with targets but no labels table is rejected", "[dataset]") {

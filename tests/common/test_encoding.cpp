@@ -158,8 +158,7 @@ TEST_CASE("an invalid letter in a batch is reported with the sequence index", "[
                     Catch::Contains("sequence 1: letter '?' at position 3"));
 }
 
-TEST_CASE("the standardizer fits mean and population std on the given rows only, ignoring NaN",
-          "[encoding]") {
+TEST_CASE("the standardizer fits mean and population std on the given rows only, ignoring NaN", "[encoding]") {
   // Rows 0..2 hold 1, 3 and a missing value: mean 2, population std 1. Row 3 (100) is
   // outside the fit set and must not move either.
   const std::vector<std::vector<float>> targets{{1.0f, 3.0f, kNaN, 100.0f}};

@@ -33,8 +33,8 @@ TEST_CASE("a grid expands to the cartesian product of its axes", "[grid]") {
 }
 
 TEST_CASE("zip axes vary together instead of multiplying", "[grid]") {
-  const auto configs = expand_grid(
-      parse_grid("  zip:\n    - {model.kernel_size: [3, 5, 7], model.dilation: [1, 2, 4]}\n  training.lr: [0.1, 0.2]\n"));
+  const auto configs = expand_grid(parse_grid(
+      "  zip:\n    - {model.kernel_size: [3, 5, 7], model.dilation: [1, 2, 4]}\n  training.lr: [0.1, 0.2]\n"));
   REQUIRE(configs.size() == 6);
   for (const auto& c : configs) {
     const auto k = c.params.at("model.kernel_size").yaml;
@@ -44,8 +44,9 @@ TEST_CASE("zip axes vary together instead of multiplying", "[grid]") {
 }
 
 TEST_CASE("excluded combinations are dropped", "[grid]") {
-  const auto configs = expand_grid(parse_grid(
-      "  training.lr: [0.1, 0.01]\n  model.kernel_size: [3, 5]\n  exclude:\n    - {training.lr: 0.01, model.kernel_size: 5}\n"));
+  const auto configs =
+      expand_grid(parse_grid("  training.lr: [0.1, 0.01]\n  model.kernel_size: [3, 5]\n  exclude:\n    - {training.lr: "
+                             "0.01, model.kernel_size: 5}\n"));
   REQUIRE(configs.size() == 3);
   for (const auto& c : configs) {
     CHECK_FALSE((c.params.at("training.lr").yaml == "0.01" && c.params.at("model.kernel_size").yaml == "5"));
@@ -53,8 +54,8 @@ TEST_CASE("excluded combinations are dropped", "[grid]") {
 }
 
 TEST_CASE("list-valued grid values compare by content", "[grid]") {
-  const auto configs = expand_grid(parse_grid(
-      "  model.filters: [[32, 32], [64, 64, 64]]\n  exclude:\n    - {model.filters: [64,   64, 64]}\n"));
+  const auto configs = expand_grid(
+      parse_grid("  model.filters: [[32, 32], [64, 64, 64]]\n  exclude:\n    - {model.filters: [64,   64, 64]}\n"));
   REQUIRE(configs.size() == 1);
   CHECK(configs[0].params.at("model.filters").yaml == "[32, 32]");
 }

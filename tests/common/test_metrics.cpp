@@ -21,8 +21,7 @@ MetricValues binary(const std::vector<double>& truth, const std::vector<double>&
   return binary_metrics(truth, score, threshold);
 }
 
-MetricValues multiclass(const std::vector<double>& truth, const std::vector<double>& prediction,
-                        std::size_t classes) {
+MetricValues multiclass(const std::vector<double>& truth, const std::vector<double>& prediction, std::size_t classes) {
   return multiclass_metrics(truth, prediction, classes);
 }
 
@@ -233,8 +232,7 @@ TEST_CASE("a prediction beyond the tolerance is a miss", "[metrics]") {
   CHECK(m.at("f1") == 0.0);
 }
 
-TEST_CASE("positional F1 is NaN with no true and no predicted boundaries and 0 with one side empty",
-          "[metrics]") {
+TEST_CASE("positional F1 is NaN with no true and no predicted boundaries and 0 with one side empty", "[metrics]") {
   const std::vector<std::uint8_t> none(6, 0);
   std::vector<std::uint8_t> some(6, 0);
   some[2] = 1;

@@ -86,8 +86,8 @@ TEST_CASE("a file that is not a complete model file is refused by name", "[model
 TEST_CASE("prediction CSV: id, values, binary probabilities, multiclass label and class probabilities",
           "[model_file]") {
   const ModelFile m = two_member_model();
-  CHECK(prediction_columns(m) == std::vector<std::string>{"id", "dG", "binds", "family", "family_prob_a",
-                                                          "family_prob_b,c", "family_prob_d"});
+  CHECK(prediction_columns(m) ==
+        std::vector<std::string>{"id", "dG", "binds", "family", "family_prob_a", "family_prob_b,c", "family_prob_d"});
   CHECK(output_widths(m) == std::vector<std::size_t>{1, 1, 3});
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const std::string csv =

@@ -78,9 +78,10 @@ assert len(offsets) == 5 and offsets[-1] == 40
 assert f["tasks/config"].shape == (72,)
 assert set(f["tasks/inner_fold"][:]) == {-1, 0, 1}
 print("ok")
-)").string();
-  const std::string cmd = fmt::format("/usr/bin/python3 {} {} > {} 2>&1", script, (dir / "plan.h5").string(),
-                                      (dir / "out.txt").string());
+)")
+                                 .string();
+  const std::string cmd =
+      fmt::format("/usr/bin/python3 {} {} > {} 2>&1", script, (dir / "plan.h5").string(), (dir / "out.txt").string());
   const int rc = std::system(cmd.c_str());
   INFO(cmd);
   CHECK(rc == 0);

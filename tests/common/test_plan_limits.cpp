@@ -21,7 +21,9 @@ namespace {
 
 const std::string kGridfold = GRIDFOLD_BINARY_DIR "/bin/gridfold";
 
-SpecDocument parse(const std::string& text) { return SpecDocument::parse(text, "exp.yaml", "/base"); }
+SpecDocument parse(const std::string& text) {
+  return SpecDocument::parse(text, "exp.yaml", "/base");
+}
 
 // The message of the SpecError that parsing `text` throws ("" when it parses).
 std::string parse_error(const std::string& text) {
@@ -41,11 +43,11 @@ std::string spec_with(const std::string& grid, const std::string& resampling) {
 
 // Grid lines varying `axes` integer parameters over the values 1..`values` each.
 std::string integer_grid(std::size_t axes, int values) {
-  static const std::vector<std::string> kPaths{
-      "training.epochs",      "training.batch_size", "training.patience",   "training.eval_every",
-      "training.eval_max_samples", "training.checkpoint_every", "training.seed", "training.threads",
-      "training.crop_length", "model.kernel_size",   "model.dilation",      "model.pool_size",
-      "model.hidden_size",    "model.lstm_layers",   "model.filters",       "model.dense"};
+  static const std::vector<std::string>
+      kPaths{"training.epochs",           "training.batch_size",       "training.patience", "training.eval_every",
+             "training.eval_max_samples", "training.checkpoint_every", "training.seed",     "training.threads",
+             "training.crop_length",      "model.kernel_size",         "model.dilation",    "model.pool_size",
+             "model.hidden_size",         "model.lstm_layers",         "model.filters",     "model.dense"};
   REQUIRE(axes <= kPaths.size());
   std::vector<int> list;
   for (int v = 1; v <= values; ++v) list.push_back(v);
@@ -65,7 +67,8 @@ TEST_CASE("gridfold plan refuses 70000 outer folds at once, naming the key, the 
   std::string csv = "sequence,y\n";
   for (int i = 0; i < 12; ++i) csv += "ACGTACGT," + std::to_string(i) + "\n";
   dir.write("d.csv", csv);
-  const auto spec = dir.write("exp.yaml", spec_with("", "  outer: {repeated_holdout: {n: 70000, test_fraction: 0.25}}\n"));
+  const auto spec =
+      dir.write("exp.yaml", spec_with("", "  outer: {repeated_holdout: {n: 70000, test_fraction: 0.25}}\n"));
   const auto log = dir / "log.txt";
   const int status = std::system(fmt::format("ulimit -v 4000000; timeout 60 {} plan {} --out {} > {} 2>&1", kGridfold,
                                              spec.string(), (dir / "exp").string(), log.string())
@@ -98,13 +101,11 @@ TEST_CASE("fold counts at their maximum are accepted", "[plan-limits]") {
 TEST_CASE("a grid whose size overflows 64 bits is refused, not counted as empty", "[plan-limits]") {
   // 16 axes of 16 values are 2^64 combinations: a 64-bit product wraps to 0.
   const std::string message = parse_error(spec_with(integer_grid(16, 16), "  outer: {kfold: {k: 2}}\n"));
-  CHECK_THAT(message, Catch::Contains("exp.yaml:4:3") && Catch::Contains("grid") &&
-                          Catch::Contains("16 x 16 x 16") && Catch::Contains("more than 2^64") &&
-                          Catch::Contains("at most 1000000"));
+  CHECK_THAT(message, Catch::Contains("exp.yaml:4:3") && Catch::Contains("grid") && Catch::Contains("16 x 16 x 16") &&
+                          Catch::Contains("more than 2^64") && Catch::Contains("at most 1000000"));
 }
 
-TEST_CASE("a grid over the combination limit is refused with its size; one at the limit is accepted",
-          "[plan-limits]") {
+TEST_CASE("a grid over the combination limit is refused with its size; one at the limit is accepted", "[plan-limits]") {
   CHECK_THAT(parse_error(spec_with(integer_grid(7, 10), "  outer: {repeated_holdout: {n: 1}}\n")),
              Catch::Contains("exp.yaml:4:3") && Catch::Contains("10 x 10 x 10 x 10 x 10 x 10 x 10 = 10000000") &&
                  Catch::Contains("at most 1000000"));
@@ -115,8 +116,9 @@ TEST_CASE("a grid over the combination limit is refused with its size; one at th
 TEST_CASE("a plan over the task limit is refused with its product at the resampling key", "[plan-limits]") {
   const std::string grid = integer_grid(6, 10);
   CHECK_THAT(parse_error(spec_with(grid, "  outer: {repeated_holdout: {n: 11}}\n")),
-             Catch::Contains("exp.yaml:11:10: resampling.outer") && Catch::Contains("1000000 configs x 11 outer folds") &&
-                 Catch::Contains("= 11000000 tasks") && Catch::Contains("at most 10000000 tasks"));
+             Catch::Contains("exp.yaml:11:10: resampling.outer") &&
+                 Catch::Contains("1000000 configs x 11 outer folds") && Catch::Contains("= 11000000 tasks") &&
+                 Catch::Contains("at most 10000000 tasks"));
   CHECK_THAT(parse_error(spec_with(integer_grid(2, 10), "  outer: {kfold: {k: 1000}}\n  inner: {kfold: {k: 100}}\n")),
              Catch::Contains("100 configs x 1000 outer folds x (1 + 100 inner folds) = 10100000 tasks"));
 }

@@ -130,8 +130,8 @@ TEST_CASE("a result of a newer schema version is refused, naming the versions re
     H5Aclose(attr);
     H5Fclose(f);
   }
-  CHECK_THROWS_WITH(read_fold_result(dir / "r.h5"), Catch::Contains("schema version 5") &&
-                                                        Catch::Contains("reads versions 2 to 4"));
+  CHECK_THROWS_WITH(read_fold_result(dir / "r.h5"),
+                    Catch::Contains("schema version 5") && Catch::Contains("reads versions 2 to 4"));
 }
 
 TEST_CASE("per-position labels that do not fill their rows are not written", "[fold_result]") {

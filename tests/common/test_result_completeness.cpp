@@ -33,8 +33,8 @@ std::vector<std::byte> bytes_of(const fs::path& file) {
 }
 
 void write_bytes(const fs::path& file, std::span<const std::byte> bytes) {
-  std::ofstream(file, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
-                                               static_cast<std::streamsize>(bytes.size()));
+  std::ofstream(file, std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
 }
 
 // The answer from the bytes must be the HDF5 library's answer for a file holding them.
@@ -56,8 +56,7 @@ TEST_CASE("a result as write_fold_result writes it is found complete from its by
   CHECK(is_complete_fold_result(copy));
 }
 
-TEST_CASE("every truncated copy of a result is incomplete, from its bytes as for the HDF5 library",
-          "[completeness]") {
+TEST_CASE("every truncated copy of a result is incomplete, from its bytes as for the HDF5 library", "[completeness]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kSpec, 20);
   const std::vector<std::byte> bytes = bytes_of(e.write_result(0));

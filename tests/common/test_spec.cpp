@@ -39,7 +39,9 @@ slurm:
   modules: [cuda/12.1]
 )";
 
-SpecDocument parse(const std::string& text) { return SpecDocument::parse(text, "exp.yaml", "/base"); }
+SpecDocument parse(const std::string& text) {
+  return SpecDocument::parse(text, "exp.yaml", "/base");
+}
 
 std::string replaced(std::string text, const std::string& from, const std::string& to) {
   const auto at = text.find(from);
@@ -73,7 +75,9 @@ TEST_CASE("a valid spec parses into typed sections", "[spec]") {
 
 TEST_CASE("resolving a configuration overrides exactly the grid's parameters", "[spec]") {
   const SpecDocument doc = parse(kValid);
-  ParamAssignment config{{"training.lr", {"0.0003", {}}}, {"model.kernel_size", {"3", {}}}, {"model.dilation", {"2", {}}}};
+  ParamAssignment config{{"training.lr", {"0.0003", {}}},
+                         {"model.kernel_size", {"3", {}}},
+                         {"model.dilation", {"2", {}}}};
   const ExperimentSpec s = doc.resolve(config);
   CHECK(s.training.lr == Approx(0.0003));
   CHECK(s.model.kernel_size == 3);
@@ -97,52 +101,87 @@ struct BadSpec {
 
 TEST_CASE("bad specs are rejected with the file, line:column, value and what is valid", "[spec]") {
   const std::vector<BadSpec> cases = {
-      {"unknown key with a suggestion", "  epochs: 10", "  epocs: 10",
+      {"unknown key with a suggestion",
+       "  epochs: 10",
+       "  epocs: 10",
        {"exp.yaml:13:3", "unknown key 'epocs'", "did you mean 'epochs'?"}},
       {"negative learning rate", "  lr: 0.001", "  lr: -1", {"exp.yaml:14:7", "training.lr", "'-1'", "a number > 0"}},
       {"epochs not a number", "  epochs: 10", "  epochs: ten", {"exp.yaml:13:11", "'ten'", "an integer from 1"}},
       {"misspelt enum value", "  family: cnn1d", "  family: cnn", {"exp.yaml:9:11", "'cnn'", "one of cnn1d"}},
       {"misspelt enum value suggestion", "  family: cnn1d", "  family: bilstn", {"did you mean 'bilstm'?"}},
       {"k below 2", "{kfold: {k: 5}}", "{kfold: {k: 1}}", {"exp.yaml:22:22", "'1'", "an integer from 2"}},
-      {"both outer schemes", "outer: {kfold: {k: 5}}", "outer: {kfold: {k: 5}, repeated_holdout: {n: 2}}",
+      {"both outer schemes",
+       "outer: {kfold: {k: 5}}",
+       "outer: {kfold: {k: 5}, repeated_holdout: {n: 2}}",
        {"exactly one of"}},
-      {"test fraction of 1", "test_fraction: 0.25", "test_fraction: 1.5", {"exp.yaml:23:51", "'1.5'", "a number > 0 and < 1"}},
-      {"shell in a partition", "  mem: 8G", "  mem: 8G\n  partition: \"x; rm -rf ~\"",
+      {"test fraction of 1",
+       "test_fraction: 0.25",
+       "test_fraction: 1.5",
+       {"exp.yaml:23:51", "'1.5'", "a number > 0 and < 1"}},
+      {"shell in a partition",
+       "  mem: 8G",
+       "  mem: 8G\n  partition: \"x; rm -rf ~\"",
        {"slurm.partition", "'x; rm -rf ~'", "letters, digits"}},
       {"bad time limit", "\"01:30:00\"", "\"tomorrow\"", {"slurm.time", "'tomorrow'", "a SLURM time limit"}},
-      {"USR1 due before the job starts", "  mem: 8G", "  mem: 8G\n  signal_seconds: 5400",
+      {"USR1 due before the job starts",
+       "  mem: 8G",
+       "  mem: 8G\n  signal_seconds: 5400",
        {"exp.yaml:28:19", "slurm.signal_seconds", "'5400'", "below slurm.time '01:30:00' (5400 s)"}},
-      {"time limit within the default USR1 lead", "\"01:30:00\"", "\"2\"",
+      {"time limit within the default USR1 lead",
+       "\"01:30:00\"",
+       "\"2\"",
        {"exp.yaml:26:9", "slurm.time", "'2'", "longer than slurm.signal_seconds (120 s)"}},
-      {"time limit of seconds within the USR1 lead", "\"01:30:00\"", "\"1:30\"",
+      {"time limit of seconds within the USR1 lead",
+       "\"01:30:00\"",
+       "\"1:30\"",
        {"exp.yaml:26:9", "'1:30'", "this one is 90 s"}},
       {"grid value list empty", "training.lr: [0.001, 0.0003]", "training.lr: []", {"a non-empty list"}},
       {"grid value repeated", "training.lr: [0.001, 0.0003]", "training.lr: [0.001, 0.001]", {"distinct values"}},
       {"grid path without section", "training.lr: [", "lr: [", {"exp.yaml:16:3", "a parameter path 'section.key'"}},
-      {"grid path in a section that cannot vary", "training.lr: [", "slurm.mem: [",
+      {"grid path in a section that cannot vary",
+       "training.lr: [",
+       "slurm.mem: [",
        {"a path in section data, model or training"}},
-      {"grid path that is not a parameter", "model.dilation: [1, 2]", "model.dilatation: [1, 2]",
+      {"grid path that is not a parameter",
+       "model.dilation: [1, 2]",
+       "model.dilatation: [1, 2]",
        {"exp.yaml:18:", "'model.dilatation' is not a parameter", "did you mean 'model.dilation'?", "model has:"}},
-      {"grid value out of range", "training.lr: [0.001, 0.0003]", "training.lr: [0.001, -2]",
+      {"grid value out of range",
+       "training.lr: [0.001, 0.0003]",
+       "training.lr: [0.001, -2]",
        {"exp.yaml:16:24", "training.lr", "'-2'"}},
-      {"zip lists of different lengths", "model.dilation: [1, 2]", "model.dilation: [1, 2, 4]",
+      {"zip lists of different lengths",
+       "model.dilation: [1, 2]",
+       "model.dilation: [1, 2, 4]",
        {"zip lists must be equally long"}},
-      {"exclude naming an unvaried parameter", "{training.lr: 0.0003, model.kernel_size: 5}",
-       "{training.epochs: 3}", {"'training.epochs' is not a grid parameter"}},
-      {"missing required section", "resampling:\n  outer: {kfold: {k: 5}}\n", "other:\n  outer: {kfold: {k: 5}}\n",
+      {"exclude naming an unvaried parameter",
+       "{training.lr: 0.0003, model.kernel_size: 5}",
+       "{training.epochs: 3}",
+       {"'training.epochs' is not a grid parameter"}},
+      {"missing required section",
+       "resampling:\n  outer: {kfold: {k: 5}}\n",
+       "other:\n  outer: {kfold: {k: 5}}\n",
        {"exp.yaml:1:1", "required key 'resampling' is missing"}},
       {"invalid YAML", "  kernel_size: 5", "  kernel_size: [5", {"exp.yaml:", "not valid YAML"}},
       {"duplicate target", "    - dH", "    - dG", {"distinct target names"}},
-      {"multiclass classes on regression", "{name: dG, task: regression}",
-       "{name: dG, task: regression, classes: [a, b]}", {"'classes' applies to multiclass and per_position targets"}},
-      {"negative boundary tolerance", "{name: dG, task: regression}", "{name: dG, task: per_position, tolerance: -1}",
+      {"multiclass classes on regression",
+       "{name: dG, task: regression}",
+       "{name: dG, task: regression, classes: [a, b]}",
+       {"'classes' applies to multiclass and per_position targets"}},
+      {"negative boundary tolerance",
+       "{name: dG, task: regression}",
+       "{name: dG, task: per_position, tolerance: -1}",
        {"exp.yaml:6:49", "data.targets[0].tolerance", "'-1'", "an integer from 0 to 1000000"}},
-      {"fractional boundary tolerance", "{name: dG, task: regression}", "{name: dG, task: per_position, tolerance: 2.5}",
+      {"fractional boundary tolerance",
+       "{name: dG, task: regression}",
+       "{name: dG, task: per_position, tolerance: 2.5}",
        {"exp.yaml:6:49", "'2.5'", "an integer from 0"}},
-      {"tolerance on a per-sequence target", "{name: dG, task: regression}",
+      {"tolerance on a per-sequence target",
+       "{name: dG, task: regression}",
        "{name: dG, task: binary, tolerance: 3}",
        {"exp.yaml:6:43", "data.targets[0].tolerance", "'3'", "applies to per_position targets only"}},
-      {"one class for per-position labels", "{name: dG, task: regression}",
+      {"one class for per-position labels",
+       "{name: dG, task: regression}",
        "{name: dG, task: per_position, classes: [other]}",
        {"exp.yaml:6:47", "data.targets[0].classes", "2 to 10 class names", "label digit"}},
   };
@@ -224,13 +263,13 @@ TEST_CASE("final_model says how finalize makes the model, and bad values name th
 }
 
 TEST_CASE("SLURM time limits are read in seconds in every form sbatch accepts", "[spec]") {
-  CHECK(slurm_time_seconds("90") == 90 * 60);                       // minutes
-  CHECK(slurm_time_seconds("1:30") == 90);                          // MM:SS
-  CHECK(slurm_time_seconds("02:00:00") == 2 * 3600);                // HH:MM:SS
-  CHECK(slurm_time_seconds("1-12") == 36 * 3600);                   // D-HH
-  CHECK(slurm_time_seconds("2-01:30") == 49 * 3600 + 30 * 60);      // D-HH:MM
-  CHECK(slurm_time_seconds("1-00:00:05") == 24 * 3600 + 5);         // D-HH:MM:SS
-  CHECK(slurm_time_seconds("0") == 0);                              // no limit
+  CHECK(slurm_time_seconds("90") == 90 * 60);                   // minutes
+  CHECK(slurm_time_seconds("1:30") == 90);                      // MM:SS
+  CHECK(slurm_time_seconds("02:00:00") == 2 * 3600);            // HH:MM:SS
+  CHECK(slurm_time_seconds("1-12") == 36 * 3600);               // D-HH
+  CHECK(slurm_time_seconds("2-01:30") == 49 * 3600 + 30 * 60);  // D-HH:MM
+  CHECK(slurm_time_seconds("1-00:00:05") == 24 * 3600 + 5);     // D-HH:MM:SS
+  CHECK(slurm_time_seconds("0") == 0);                          // no limit
   CHECK_FALSE(slurm_time_seconds("tomorrow"));
   CHECK_FALSE(slurm_time_seconds("1:2:3:4"));
   CHECK_FALSE(slurm_time_seconds("-5"));

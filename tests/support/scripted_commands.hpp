@@ -81,9 +81,13 @@ class ScriptedCommands {
 };
 
 // A successful command's result with this standard output.
-inline CommandResult printed(std::string out) { return CommandResult{0, std::move(out), ""}; }
+inline CommandResult printed(std::string out) {
+  return CommandResult{0, std::move(out), ""};
+}
 
 // A failed command's result with this standard error.
-inline CommandResult refused(std::string err, int exit_code = 1) { return CommandResult{exit_code, "", std::move(err)}; }
+inline CommandResult refused(std::string err, int exit_code = 1) {
+  return CommandResult{exit_code, "", std::move(err)};
+}
 
 }  // namespace gridfold::testing

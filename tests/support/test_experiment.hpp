@@ -18,8 +18,7 @@ namespace gridfold::testing {
 
 class TestExperiment {
  public:
-  TestExperiment(const std::filesystem::path& root, const std::string& spec_text, std::size_t samples)
-      : layout_(root) {
+  TestExperiment(const std::filesystem::path& root, const std::string& spec_text, std::size_t samples) : layout_(root) {
     std::filesystem::create_directories(root);
     std::ofstream(layout_.spec()) << spec_text;
     const SpecDocument doc = SpecDocument::load(layout_.spec());

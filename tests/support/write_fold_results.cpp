@@ -42,10 +42,14 @@ Arguments parse(int argc, char** argv) {
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string option = argv[i];
     const std::string value = argv[i + 1];
-    if (option == "--tasks") a.tasks = std::stoull(value);
-    else if (option == "--processes") a.processes = std::stoi(value);
-    else if (option == "--seed") a.seed = std::stoull(value);
-    else throw std::invalid_argument("unknown option " + option);
+    if (option == "--tasks")
+      a.tasks = std::stoull(value);
+    else if (option == "--processes")
+      a.processes = std::stoi(value);
+    else if (option == "--seed")
+      a.seed = std::stoull(value);
+    else
+      throw std::invalid_argument("unknown option " + option);
   }
   return a;
 }

@@ -18,9 +18,9 @@ TEST_CASE("training on the duplex data reaches R2 >= 0.98 on a fold", "[worker]"
   const EncodedData data(load_dataset(spec.data), spec.data);
   const ResamplingPlan folds = make_resampling_plan(spec.resampling, data.size());
   const auto test = folds.outer_test[0];
-  const TrainingOutcome out = train_and_evaluate(spec, data, folds.outer_train(0),
-                                                 std::vector<std::uint32_t>(test.begin(), test.end()),
-                                                 spec.training.seed);
+  const TrainingOutcome out =
+      train_and_evaluate(spec, data, folds.outer_train(0), std::vector<std::uint32_t>(test.begin(), test.end()),
+                         spec.training.seed);
   for (const char* target : {"dG", "dH", "dS"}) {
     INFO(target);
     CHECK(out.metrics.at(target).at("r2") >= 0.98);

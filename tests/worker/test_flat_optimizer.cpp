@@ -43,8 +43,8 @@ TEST_CASE("the flat optimiser steps like torch::optim", "[unit]") {
       reference = std::make_unique<torch::optim::AdamW>(reference_parameters,
                                                         torch::optim::AdamWOptions(0.01).weight_decay(0.05));
     } else {
-      reference = std::make_unique<torch::optim::SGD>(
-          reference_parameters, torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(0.05));
+      reference = std::make_unique<torch::optim::SGD>(reference_parameters,
+                                                      torch::optim::SGDOptions(0.01).momentum(0.9).weight_decay(0.05));
     }
     FlatOptimizer flat(spec, flat_parameters);
     for (int step = 0; step < 5; ++step) {

@@ -39,7 +39,8 @@ FoldResult sample_result() {
   r.eval_seconds = 0.5;
   r.total_seconds = 13.25;
   r.samples_trained = 5760;
-  r.provenance = {"node7", "0.1.0", "1.13.1", "123", "120", "3", "n7", 1, 4, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"};
+  r.provenance =
+      {"node7", "0.1.0", "1.13.1", "123", "120", "3", "n7", 1, 4, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"};
   return r;
 }
 

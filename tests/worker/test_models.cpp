@@ -17,9 +17,8 @@ std::vector<OutputHead> three_heads() {
 
 torch::Tensor one_hot_batch(const std::vector<std::string>& sequences, std::size_t length) {
   EncodedBatch batch = encode_sequences(sequences, Alphabet::dna, length);
-  return torch::from_blob(batch.values.data(),
-                          {static_cast<long>(batch.count), static_cast<long>(batch.channels),
-                           static_cast<long>(batch.length)})
+  return torch::from_blob(batch.values.data(), {static_cast<long>(batch.count), static_cast<long>(batch.channels),
+                                                static_cast<long>(batch.length)})
       .clone();
 }
 
@@ -76,8 +75,7 @@ TEST_CASE("even kernels, dilation growth and block pooling keep the output shape
   spec.block_pooling = Pooling::mean;
   spec.global_pooling = Pooling::mean;
   const auto network = build_network(spec, {4, 20, 0}, three_heads());
-  CHECK(network->forward(torch::rand({3, 4, 20}), torch::tensor({20L, 7L, 3L})).sizes() ==
-        torch::IntArrayRef({3, 5}));
+  CHECK(network->forward(torch::rand({3, 4, 20}), torch::tensor({20L, 7L, 3L})).sizes() == torch::IntArrayRef({3, 5}));
 }
 
 TEST_CASE("global max pooling ignores padding", "[unit]") {

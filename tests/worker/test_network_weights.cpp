@@ -55,8 +55,7 @@ std::vector<float> in_memory_predictions(const TrainingOutcome& trained, const E
 
 }  // namespace
 
-TEST_CASE("a network saved to a model file and loaded again predicts exactly what it predicted in memory",
-          "[unit]") {
+TEST_CASE("a network saved to a model file and loaded again predicts exactly what it predicted in memory", "[unit]") {
   use_threads(1);
   const ExperimentSpec spec = SpecDocument::parse(kToySpec, "toy.yaml", "/nowhere").base();
   const EncodedData data(test::toy_dataset(200), spec.data);

@@ -34,8 +34,7 @@ EncodedData long_sequences(std::size_t count) {
 
 torch::Tensor one_hot(const std::string& sequence, std::size_t length) {
   EncodedBatch batch = encode_sequences({sequence}, Alphabet::dna, length);
-  return torch::from_blob(batch.values.data(),
-                          {static_cast<long>(batch.channels), static_cast<long>(batch.length)})
+  return torch::from_blob(batch.values.data(), {static_cast<long>(batch.channels), static_cast<long>(batch.length)})
       .clone();
 }
 
@@ -133,10 +132,10 @@ TEST_CASE("tiled evaluation gives each sequence the mean output over its tiles",
     const std::int64_t length = data.lengths()[row].item<std::int64_t>();
     const std::vector<std::int64_t> starts = tile_starts(length, window);
     const auto tiles = static_cast<std::int64_t>(starts.size());
-    const torch::Tensor outputs = network->forward(
-        gather_windows(data.inputs(), torch::full({tiles}, row, torch::kLong),
-                       torch::tensor(at::ArrayRef<std::int64_t>(starts), torch::kLong), window),
-        torch::full({tiles}, std::min(length, window), torch::kLong));
+    const torch::Tensor outputs =
+        network->forward(gather_windows(data.inputs(), torch::full({tiles}, row, torch::kLong),
+                                        torch::tensor(at::ArrayRef<std::int64_t>(starts), torch::kLong), window),
+                         torch::full({tiles}, std::min(length, window), torch::kLong));
     CHECK(torch::allclose(tiled[r], outputs.mean(0), 1e-5, 1e-6));
   }
 }

@@ -82,8 +82,8 @@ TEST_CASE("a rank whose set-up failed is reported to every rank, with its reason
   const auto none = agree_on_setup(mpi, std::nullopt);
   CHECK(none.empty());
 
-  const auto failure = mpi.rank() == last ? std::optional<std::string>("cannot open /scratch/exp/plan.h5")
-                                          : std::nullopt;
+  const auto failure =
+      mpi.rank() == last ? std::optional<std::string>("cannot open /scratch/exp/plan.h5") : std::nullopt;
   const auto failures = agree_on_setup(mpi, failure);
   CHECK(failures.size() == 1);
   if (failures.size() == 1) {

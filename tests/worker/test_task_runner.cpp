@@ -112,8 +112,7 @@ TEST_CASE("a task index outside the plan is a usage error", "[unit]") {
   CHECK_THROWS_AS(run_task(e.layout, e.plan, e.plan.tasks.size(), {}), std::out_of_range);
 }
 
-TEST_CASE("an interrupted task keeps a complete checkpoint, resumes from it and removes it with its result",
-          "[unit]") {
+TEST_CASE("an interrupted task keeps a complete checkpoint, resumes from it and removes it with its result", "[unit]") {
   const ToyExperiment e = toy_experiment("resumes");
   const Task& task = e.plan.tasks[2];
   const std::string& config = e.plan.configs[task.config].id;
@@ -138,8 +137,8 @@ TEST_CASE("an interrupted task keeps a complete checkpoint, resumes from it and 
   const TaskOutcome resumed = run_task(e.layout, e.plan, 2, options);
   REQUIRE(resumed.status == TaskOutcome::Status::trained);
   REQUIRE_FALSE(lines.empty());
-  CHECK(lines.front() == fmt::format("task 2 config {} outer {}: resuming from checkpoint at epoch 1 step 4", config,
-                                     task.outer_fold));
+  CHECK(lines.front() ==
+        fmt::format("task 2 config {} outer {}: resuming from checkpoint at epoch 1 step 4", config, task.outer_fold));
   CHECK_FALSE(std::filesystem::exists(checkpoint));
   CHECK(read_fold_result(resumed.file).history_step.size() == 2);
 }

@@ -95,8 +95,9 @@ TEST_CASE("eval_max_samples caps the rows every validation scores, and the train
   const auto validated_rows = [&](int cap) {
     spec.training.eval_max_samples = cap;
     std::vector<std::int64_t> scored;
-    const TrainingOutcome out = train_and_evaluate(spec, data, rows.train, rows.test, 5,
-                                                   [&](const TrainingProgress& p) { scored.push_back(p.validation_rows); });
+    const TrainingOutcome out =
+        train_and_evaluate(spec, data, rows.train, rows.test, 5,
+                           [&](const TrainingProgress& p) { scored.push_back(p.validation_rows); });
     CHECK(out.samples_trained == 2 * 120);
     return scored;
   };

@@ -102,10 +102,10 @@ TEST_CASE("configs rank by the mean of the metric in its direction, undefined me
 TEST_CASE("nested selection reports the outer score of each fold's inner choice", "[harvest]") {
   // Config 0 is best on average over outer folds, but inside outer fold 1 the inner folds
   // prefer config 1, so fold 1 reports config 1's outer score.
-  const std::vector<ScoredFold> folds{
-      fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.5), fold(0, 0, 0, 0.8), fold(0, 0, 1, 0.7), fold(1, 0, 0, 0.6),
-      fold(1, 0, 1, 0.6), fold(0, 1, -1, 0.8), fold(1, 1, -1, 0.4), fold(0, 1, 0, 0.5), fold(0, 1, 1, 0.5),
-      fold(1, 1, 0, 0.7), fold(1, 1, 1, 0.6)};
+  const std::vector<ScoredFold> folds{fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.5), fold(0, 0, 0, 0.8),
+                                      fold(0, 0, 1, 0.7),  fold(1, 0, 0, 0.6),  fold(1, 0, 1, 0.6),
+                                      fold(0, 1, -1, 0.8), fold(1, 1, -1, 0.4), fold(0, 1, 0, 0.5),
+                                      fold(0, 1, 1, 0.5),  fold(1, 1, 0, 0.7),  fold(1, 1, 1, 0.6)};
   const NestedSelection n = select_nested(folds, 2, 2, 2, "y", "r2");
   REQUIRE(n.folds.size() == 2);
   CHECK(n.folds[0].chosen == 0u);
@@ -124,10 +124,10 @@ TEST_CASE("nested selection chooses only among configs with every inner result, 
           "[harvest]") {
   // Outer fold 0: config 0 has 1 of 3 inner results and the better mean (0.99), config 1 all 3
   // (mean 0.5): config 1 is chosen. Outer fold 1: no config has all 3, so none is chosen.
-  const std::vector<ScoredFold> folds{
-      fold(0, 0, -1, 0.9),  fold(1, 0, -1, 0.4),  fold(0, 0, 0, 0.99), fold(1, 0, 0, 0.4), fold(1, 0, 1, 0.5),
-      fold(1, 0, 2, 0.6),   fold(0, 1, -1, 0.8),  fold(1, 1, -1, 0.7), fold(0, 1, 0, 0.9), fold(0, 1, 2, 0.9),
-      fold(1, 1, 1, 0.95)};
+  const std::vector<ScoredFold> folds{fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.4), fold(0, 0, 0, 0.99),
+                                      fold(1, 0, 0, 0.4),  fold(1, 0, 1, 0.5),  fold(1, 0, 2, 0.6),
+                                      fold(0, 1, -1, 0.8), fold(1, 1, -1, 0.7), fold(0, 1, 0, 0.9),
+                                      fold(0, 1, 2, 0.9),  fold(1, 1, 1, 0.95)};
   const NestedSelection n = select_nested(folds, 2, 2, 3, "y", "r2");
   REQUIRE(n.folds.size() == 2);
   CHECK(n.inner_folds == 3);
@@ -151,15 +151,14 @@ TEST_CASE("nested selection chooses only among configs with every inner result, 
 
 TEST_CASE("a config whose inner scores are all undefined is complete but never chosen", "[harvest]") {
   const std::vector<ScoredFold> folds{fold(0, 0, 0, kNaN), fold(0, 0, 1, kNaN), fold(1, 0, 0, 0.1),
-                                      fold(1, 0, 1, 0.2), fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.3)};
+                                      fold(1, 0, 1, 0.2),  fold(0, 0, -1, 0.9), fold(1, 0, -1, 0.3)};
   const NestedSelection n = select_nested(folds, 2, 1, 2, "y", "r2");
   CHECK(n.folds[0].chosen == 1u);
   CHECK(n.folds[0].complete_configs == 2);
   CHECK(incomplete_inner_warning(n).empty());
 }
 
-TEST_CASE("harvest flags outer folds without a complete config in nested.csv, best.json and its summary",
-          "[harvest]") {
+TEST_CASE("harvest flags outer folds without a complete config in nested.csv, best.json and its summary", "[harvest]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kNestedSpec, 60);
   e.write_all_results();
@@ -283,7 +282,8 @@ h5 = h5py.File(os.path.join(out, "harvest.h5"), "r")
 assert len(h5["configs/rank"]) == len(configs)
 assert text(h5["best/y"].attrs["config_id"]) == best["targets"][0]["best"]["config_id"]
 print("ok")
-)").string();
+)")
+                                 .string();
   const std::string command = fmt::format("/usr/bin/python3 {} {} {} > {} 2>&1", script, e.layout().root().string(),
                                           (dir / "out").string(), (dir / "python.txt").string());
   const int rc = std::system(command.c_str());
@@ -390,8 +390,7 @@ TEST_CASE("scores read by several processes equal those read by one; a child's e
     CHECK(three[i].scores.metrics == one[i].scores.metrics);
   }
 
-  const fs::path archive =
-      e.layout().archives_dir() / archive_file_name(e.plan().experiment_id, 1, Compression::zstd);
+  const fs::path archive = e.layout().archives_dir() / archive_file_name(e.plan().experiment_id, 1, Compression::zstd);
   std::fstream f(archive, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(static_cast<std::streamoff>(fs::file_size(archive) * 3 / 4));
   f.put('\x7f');
@@ -403,8 +402,8 @@ TEST_CASE("harvest names the metrics it knows when --metric names none", "[harve
   TempDir dir;
   const TestExperiment e(dir / "exp", kNestedSpec, 60);
   e.write_all_results();
-  CHECK_THROWS_WITH(harvest(e, dir / "out", "auroc"), Catch::Contains("no result of target 'y' has the metric 'auroc'") &&
-                                                          Catch::Contains("r2, rmse"));
+  CHECK_THROWS_WITH(harvest(e, dir / "out", "auroc"),
+                    Catch::Contains("no result of target 'y' has the metric 'auroc'") && Catch::Contains("r2, rmse"));
   CHECK(harvest(e, dir / "out", "rmse").report.targets[0].ranking.larger_is_better == false);
 }
 

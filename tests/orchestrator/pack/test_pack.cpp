@@ -83,8 +83,12 @@ Checksums archived_files(const fs::path& archive_dir, const std::string& experim
   return files;
 }
 
-fs::path archive_dir(const TestExperiment& e) { return archive_directory(e.layout(), e.spec(), e.plan().experiment_id); }
-Checksums archived_files(const TestExperiment& e) { return archived_files(archive_dir(e), e.plan().experiment_id); }
+fs::path archive_dir(const TestExperiment& e) {
+  return archive_directory(e.layout(), e.spec(), e.plan().experiment_id);
+}
+Checksums archived_files(const TestExperiment& e) {
+  return archived_files(archive_dir(e), e.plan().experiment_id);
+}
 std::string archive_name(const TestExperiment& e, std::uint64_t sequence) {
   return archive_file_name(e.plan().experiment_id, sequence, Compression::zstd);
 }
@@ -555,8 +559,8 @@ namespace {
 
 void write_lock(const fs::path& dir, const std::string& host, long pid, std::int64_t started) {
   fs::create_directories(dir);
-  std::ofstream(PackLock::file_in(dir)) << fmt::format("gridfold pack lock\nhost\t{}\npid\t{}\nstarted\t{}\n",
-                                                       host, pid, started);
+  std::ofstream(PackLock::file_in(dir)) << fmt::format("gridfold pack lock\nhost\t{}\npid\t{}\nstarted\t{}\n", host,
+                                                       pid, started);
 }
 
 std::string hostname() {

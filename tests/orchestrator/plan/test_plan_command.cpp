@@ -141,8 +141,7 @@ TEST_CASE("--replan sets the old results aside, keeps them, and plans afresh wit
     kept += f.is_regular_file();
   }
   CHECK(kept == 6);
-  CHECK_THAT(read_text_file(s.superseded_to / "README.txt"),
-             Catch::Contains("resampling.seed: 1 -> 2"));
+  CHECK_THAT(read_text_file(s.superseded_to / "README.txt"), Catch::Contains("resampling.seed: 1 -> 2"));
   CHECK_FALSE(std::filesystem::exists(dir / "exp" / "results"));
   CHECK(read_text_file(dir / "exp/spec.yaml") == spec_text("e", "0.1, 0.01", "2"));
   // The same spec again is no change at all.

@@ -68,8 +68,7 @@ TEST_CASE("the last bin is shorter when the region is not a multiple of the bin 
   CHECK(bin_peaks({peak(240, 248)}, b).bins == std::vector<std::uint8_t>{0, 0, 1});
 }
 
-TEST_CASE("bed-bins writes one row per sample with bins and gene expression, and a spec that loads it",
-          "[bed-bins]") {
+TEST_CASE("bed-bins writes one row per sample with bins and gene expression, and a spec that loads it", "[bed-bins]") {
   TempDir dir;
   const BedBinsSummary summary = prepare_bed_bins(two_samples(dir));
   CHECK(summary.samples == 2);
@@ -140,6 +139,6 @@ TEST_CASE("peaks on none of the region's chromosome name the chromosomes they ar
   TempDir dir;
   BedBinsOptions options = two_samples(dir);
   options.region = "1:0-300";
-  CHECK_THROWS_WITH(prepare_bed_bins(options), Catch::Contains("on chromosome '1'") &&
-                                                   Catch::Contains("their chromosomes are: chr1"));
+  CHECK_THROWS_WITH(prepare_bed_bins(options),
+                    Catch::Contains("on chromosome '1'") && Catch::Contains("their chromosomes are: chr1"));
 }

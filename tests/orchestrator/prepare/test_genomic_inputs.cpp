@@ -33,8 +33,8 @@ TEST_CASE("a malformed region names the value and the valid form", "[genomic-inp
 
 TEST_CASE("BED lines give 0-based half-open intervals with name and score", "[genomic-inputs]") {
   TempDir dir;
-  const auto bed = dir.write("peaks.bed",
-                             "track name=peaks\n# comment\n\nchr1\t10\t20\tp1\t1000\t.\nchr2 5 5 p2 12.5\n");
+  const auto bed =
+      dir.write("peaks.bed", "track name=peaks\n# comment\n\nchr1\t10\t20\tp1\t1000\t.\nchr2 5 5 p2 12.5\n");
   const auto records = read_bed(bed, BedFields::score);
   REQUIRE(records.size() == 2);
   CHECK(records[0].chrom == "chr1");

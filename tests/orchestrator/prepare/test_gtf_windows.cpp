@@ -12,7 +12,9 @@ using gridfold::testing::TempDir;
 
 namespace {
 
-GtfExon exon(std::uint64_t start, std::uint64_t end, char strand = '+') { return GtfExon{"chr1", start, end, strand, 1}; }
+GtfExon exon(std::uint64_t start, std::uint64_t end, char strand = '+') {
+  return GtfExon{"chr1", start, end, strand, 1};
+}
 
 std::string gtf_line(const std::string& chrom, int start, int end, char strand, const std::string& feature = "exon") {
   return chrom + "\ttest\t" + feature + "\t" + std::to_string(start) + "\t" + std::to_string(end) + "\t.\t" + strand +
@@ -26,9 +28,11 @@ struct SmallGenome {
 };
 
 SmallGenome small_genome(const TempDir& dir) {
-  return SmallGenome{
-      dir.write("a.gtf", gtf_line("chr1", 5, 8, '+') + gtf_line("chr1", 1, 40, '+', "gene") + gtf_line("chr1", 31, 33, '-')),
-      dir.write("g.fa", ">chr1 test chromosome\nacgtACGTAC\nGTACGTACGT\nACGTACGTAC\nGTACGTACGN\n>chr2\nAAAACCCCGGGG\n")};
+  return SmallGenome{dir.write("a.gtf", gtf_line("chr1", 5, 8, '+') + gtf_line("chr1", 1, 40, '+', "gene") +
+                                            gtf_line("chr1", 31, 33, '-')),
+                     dir.write("g.fa",
+                               ">chr1 test "
+                               "chromosome\nacgtACGTAC\nGTACGTACGT\nACGTACGTAC\nGTACGTACGN\n>chr2\nAAAACCCCGGGG\n")};
 }
 
 }  // namespace
@@ -50,8 +54,7 @@ TEST_CASE("a base that is both an exon start and an exon end is labelled a start
   CHECK(exon_boundary_labels(4, abutting) == "1012");
 }
 
-TEST_CASE("windows tile from the chromosome start and the last one is moved back to end at the end",
-          "[gtf-windows]") {
+TEST_CASE("windows tile from the chromosome start and the last one is moved back to end at the end", "[gtf-windows]") {
   using W = GenomeWindow;
   CHECK(tile_windows(10, 4, 4) == std::vector<W>{{0, 4}, {4, 8}, {6, 10}});
   CHECK(tile_windows(8, 4, 4) == std::vector<W>{{0, 4}, {4, 8}});

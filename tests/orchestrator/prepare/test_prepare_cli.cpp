@@ -78,9 +78,10 @@ TEST_CASE("a malformed BED line stops prepare with exit code 3 and names file an
   TempDir dir;
   write_atac_inputs(dir);
   dir.write("b.bed", "chr1\t2100\t2200\tp1\t1000\nchr1\t2300\n");
-  const CommandResult r = run(dir, fmt::format("{} prepare bed-bins --region chr1:0-10000 {} {} --expression {} --out {}",
-                                               kGridfold, (dir / "a.bed").string(), (dir / "b.bed").string(),
-                                               (dir / "expr.tsv").string(), (dir / "out").string()));
+  const CommandResult r =
+      run(dir, fmt::format("{} prepare bed-bins --region chr1:0-10000 {} {} --expression {} --out {}", kGridfold,
+                           (dir / "a.bed").string(), (dir / "b.bed").string(), (dir / "expr.tsv").string(),
+                           (dir / "out").string()));
   CHECK(r.exit_code == kExitBadInput);
   CHECK_THAT(r.output, Catch::Contains((dir / "b.bed").string() + ":2:"));
 }
@@ -89,9 +90,9 @@ TEST_CASE("prepare gtf-windows without a chromosome in the FASTA exits with code
   TempDir dir;
   dir.write("a.gtf", "chrZ\tt\texon\t2\t5\t.\t+\t.\tgene_id \"g\";\n");
   dir.write("g.fa", ">chr1\nACGTACGTAC\n");
-  const CommandResult r = run(dir, fmt::format("{} prepare gtf-windows --gtf {} --fasta {} --window 5 --out {}",
-                                               kGridfold, (dir / "a.gtf").string(), (dir / "g.fa").string(),
-                                               (dir / "w.csv").string()));
+  const CommandResult r =
+      run(dir, fmt::format("{} prepare gtf-windows --gtf {} --fasta {} --window 5 --out {}", kGridfold,
+                           (dir / "a.gtf").string(), (dir / "g.fa").string(), (dir / "w.csv").string()));
   CHECK(r.exit_code == kExitBadInput);
   CHECK_THAT(r.output, Catch::Contains("chromosome 'chrZ' is not in the FASTA"));
 }

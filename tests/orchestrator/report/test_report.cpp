@@ -76,8 +76,8 @@ FoldResult synthetic_result(const TestExperiment& e, std::size_t task_number) {
         prediction.push_back(y + (0.3 + 0.8 * quality) * noise);
       }
     }
-    r.metrics[targets[j].name] = targets[j].task == TaskType::binary ? binary_metrics(truth, prediction)
-                                                                      : regression_metrics(truth, prediction);
+    r.metrics[targets[j].name] =
+        targets[j].task == TaskType::binary ? binary_metrics(truth, prediction) : regression_metrics(truth, prediction);
     for (std::size_t i = 0; i < test.size(); ++i) {
       r.truth[i * targets.size() + j] = static_cast<float>(truth[i]);
       r.prediction[i * targets.size() + j] = static_cast<float>(prediction[i]);
@@ -201,13 +201,14 @@ TEST_CASE("a regression report plots predictions, learning curves and each grid 
   CHECK(s.out_dir == e.layout().root() / "report");
   CHECK(s.index_html == s.out_dir / "index.html");
   const auto names = stems(s);
-  for (const char* expected : {"predicted-vs-actual-dG", "predicted-vs-actual-dH", "by-parameter-dG-model.filters",
-                               "by-parameter-dG-training.lr", "by-parameter-dH-model.filters",
-                               "by-parameter-dH-training.lr"}) {
+  for (const char* expected :
+       {"predicted-vs-actual-dG", "predicted-vs-actual-dH", "by-parameter-dG-model.filters",
+        "by-parameter-dG-training.lr", "by-parameter-dH-model.filters", "by-parameter-dH-training.lr"}) {
     INFO(expected);
     CHECK(names.count(expected) == 1);
   }
-  CHECK(std::count_if(names.begin(), names.end(), [](const std::string& n) { return n.rfind("learning-curves-", 0) == 0; }) >= 1);
+  CHECK(std::count_if(names.begin(), names.end(),
+                      [](const std::string& n) { return n.rfind("learning-curves-", 0) == 0; }) >= 1);
   check_plots(s);
   check_page_links(s);
 
@@ -229,7 +230,8 @@ TEST_CASE("a binary classification report draws ROC, precision-recall and confus
 
   CHECK(s.out_dir == dir / "elsewhere");
   const auto names = stems(s);
-  for (const char* expected : {"roc-bound", "precision-recall-bound", "confusion-bound", "by-parameter-bound-training.lr"}) {
+  for (const char* expected :
+       {"roc-bound", "precision-recall-bound", "confusion-bound", "by-parameter-bound-training.lr"}) {
     INFO(expected);
     CHECK(names.count(expected) == 1);
   }
@@ -280,8 +282,7 @@ FoldResult boundary_result(const TestExperiment& e, std::size_t task_number) {
 
 }  // namespace
 
-TEST_CASE("a per-position report draws F1 along the window and gives the boundary F1 with its tolerance",
-          "[report]") {
+TEST_CASE("a per-position report draws F1 along the window and gives the boundary F1 with its tolerance", "[report]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kBoundarySpec, 12);
   for (std::size_t t = 0; t < e.plan().tasks.size(); ++t) {
@@ -292,7 +293,8 @@ TEST_CASE("a per-position report draws F1 along the window and gives the boundar
   CHECK(stems(s).count("f1-along-window-labels") == 1);
   check_plots(s);
   check_page_links(s);
-  CHECK(read_text_file(s.summary_md).find("Boundaries within 2 positions, best config: f1 1 ± 0") != std::string::npos);
+  CHECK_THAT(read_text_file(s.summary_md),
+             Catch::Contains("Boundaries within 2 positions, best config: f1 1 ± 0"));
 
   // The best config (0) finds every boundary: F1 1 in every bin that has one. Windows of 40
   // positions make 40 bins (of one position each, as 40 < 50), per boundary class.
@@ -300,8 +302,9 @@ TEST_CASE("a per-position report draws F1 along the window and gives the boundar
   std::istringstream lines(positions);
   std::string line;
   std::getline(lines, line);
-  CHECK(line == "selection,target,config_index,config_id,class,class_name,tolerance,start,end,positions,truth,"
-                "predicted,matched_truth,matched_predicted,precision,recall,f1,density");
+  CHECK(line ==
+        "selection,target,config_index,config_id,class,class_name,tolerance,start,end,positions,truth,"
+        "predicted,matched_truth,matched_predicted,precision,recall,f1,density");
   std::size_t rows = 0, true_starts = 0, scored = 0;
   while (std::getline(lines, line)) {
     ++rows;
@@ -350,9 +353,9 @@ TEST_CASE("report on the command line prints the page's path, or its files as JS
   for (const auto& f : j["files"]) CHECK(fs::is_regular_file(f.get<std::string>()));
 
   const TestExperiment empty(dir / "empty", kBinarySpec, 60);
-  CHECK(WEXITSTATUS(std::system(fmt::format("{} report {} > {} 2>&1", kGridfold.string(),
-                                            empty.layout().root().string(), out.string())
-                                    .c_str())) == 3);
+  CHECK(WEXITSTATUS(std::system(
+            fmt::format("{} report {} > {} 2>&1", kGridfold.string(), empty.layout().root().string(), out.string())
+                .c_str())) == 3);
 }
 
 TEST_CASE("ROC and precision-recall curves agree with the metrics and count ties one half", "[report]") {

@@ -57,8 +57,8 @@ std::size_t first_line(const std::vector<std::string>& lines, F match) {
 TEST_CASE("the training templates handle USR1 before module loads and the launcher start", "[template]") {
   for (const char* name : kTrainTemplates) {
     INFO(name);
-    const auto lines = lines_of(render_template(load_template({}, name), name,
-                                                training_values("fake-launcher", {"module load x"}, "/e")));
+    const auto lines = lines_of(
+        render_template(load_template({}, name), name, training_values("fake-launcher", {"module load x"}, "/e")));
     const std::size_t trap = first_line(lines, [](const std::string& l) {
       return l.rfind("trap ", 0) == 0 && l.find("USR1") != std::string::npos;
     });
@@ -79,9 +79,9 @@ TEST_CASE("a USR1 while an element starts up does not kill the training script",
     TempDir dir;
     // A launcher that is itself sent USR1 by the script handles it; it reports that it ran.
     const auto launcher = dir.write("fake-launcher", fmt::format("#!/bin/bash\n"
-                                                                  "trap 'echo forwarded >> {0}/forwarded' USR1\n"
-                                                                  "kill -USR1 $PPID\nsleep 0.2\necho ran > {0}/ran\n",
-                                                                  dir.path().string()));
+                                                                 "trap 'echo forwarded >> {0}/forwarded' USR1\n"
+                                                                 "kill -USR1 $PPID\nsleep 0.2\necho ran > {0}/ran\n",
+                                                                 dir.path().string()));
     std::filesystem::permissions(launcher, std::filesystem::perms::owner_exec, std::filesystem::perm_options::add);
     // A USR1 during the module loads (SLURM signals preempted or short jobs at any moment).
     const std::string script =

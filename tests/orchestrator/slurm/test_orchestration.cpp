@@ -157,9 +157,10 @@ TEST_CASE("status takes ended elements from accounting and active ones from sque
   submit_three_arrays(e);
   ScriptedCommands slurm;
   // Accounting lags: it still has 102_1 pending, which squeue already shows running.
-  slurm.always("^sacct", printed("101_0|COMPLETED|0:0|n1\n101_1|FAILED|2:0|n2\n102_0|TIMEOUT|0:0|n1\n"
-                                 "102_1|PENDING|0:0|None assigned\n103_0|PENDING|0:0|None assigned\n"
-                                 "104|PENDING|0:0|None assigned\n"))
+  slurm
+      .always("^sacct", printed("101_0|COMPLETED|0:0|n1\n101_1|FAILED|2:0|n2\n102_0|TIMEOUT|0:0|n1\n"
+                                "102_1|PENDING|0:0|None assigned\n103_0|PENDING|0:0|None assigned\n"
+                                "104|PENDING|0:0|None assigned\n"))
       .always("^squeue", printed("102_1|RUNNING|n2\n103_0|PENDING|\n104|PENDING|\n"));
   const ExperimentStatus s = collect_status(e.layout(), SlurmClient(slurm.runner()));
   CHECK(slurm.calls_matching("^sacct .* -j 101,102,103,104$").size() == 1);
@@ -194,8 +195,7 @@ TEST_CASE("without accounting, status judges ended elements by their results on 
 
   SECTION("sacct failing for another reason is a cluster error") {
     ScriptedCommands broken;
-    broken.always("^sacct", refused("sacct: error: slurmdbd: connection refused\n"))
-        .always("^squeue", printed(""));
+    broken.always("^sacct", refused("sacct: error: slurmdbd: connection refused\n")).always("^squeue", printed(""));
     CHECK_THROWS_AS(collect_status(e.layout(), SlurmClient(broken.runner())), SlurmError);
   }
 }

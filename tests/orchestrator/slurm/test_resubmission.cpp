@@ -121,8 +121,9 @@ TEST_CASE("a pending pack job is extended, an active array is waited for once", 
 
 TEST_CASE("every command on a directory that is not an experiment says so", "[resubmit]") {
   TempDir dir;
-  const std::string expected = fmt::format(
-      "{} is not a gridfold experiment directory (no plan.h5); run gridfold plan first", dir.path().string());
+  const std::string expected =
+      fmt::format("{} is not a gridfold experiment directory (no plan.h5); run gridfold plan first",
+                  dir.path().string());
   const SlurmClient never([](const std::vector<std::string>& argv) -> CommandResult {
     FAIL("no SLURM command expected: " << argv[0]);
     return {};
@@ -149,9 +150,9 @@ TEST_CASE("every command on a directory that is not an experiment says so", "[re
 TEST_CASE("gridfold status on a directory that is not an experiment exits 3 and says why", "[resubmit]") {
   TempDir dir;
   const auto log = dir / "status.log";
-  const int status = std::system(fmt::format("{}/bin/gridfold status {} > {} 2>&1", GRIDFOLD_BINARY_DIR,
-                                             dir.path().string(), log.string())
-                                     .c_str());
+  const int status = std::system(
+      fmt::format("{}/bin/gridfold status {} > {} 2>&1", GRIDFOLD_BINARY_DIR, dir.path().string(), log.string())
+          .c_str());
   std::ostringstream output;
   output << std::ifstream(log).rdbuf();
   INFO(output.str());

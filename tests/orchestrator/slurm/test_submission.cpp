@@ -27,8 +27,9 @@ TEST_CASE("elements beyond MaxArraySize are split into several arrays", "[submit
 }
 
 TEST_CASE("MaxArraySize is read from scontrol show config", "[slurm]") {
-  const std::string config = "Configuration data as of 2026-11-26T01:00:00\nMailProg                = /bin/mail\n"
-                             "MaxArraySize            = 4\nMaxJobCount             = 10000\n";
+  const std::string config =
+      "Configuration data as of 2026-11-26T01:00:00\nMailProg                = /bin/mail\n"
+      "MaxArraySize            = 4\nMaxJobCount             = 10000\n";
   CHECK(parse_max_array_size(config) == 4);
   CHECK_THROWS_WITH(parse_max_array_size("MaxJobCount = 1\n"), Catch::Contains("no MaxArraySize"));
   CHECK_THROWS_WITH(parse_max_array_size("MaxArraySize = lots\n"), Catch::Contains("'lots'"));
@@ -38,7 +39,8 @@ TEST_CASE("sbatch --parsable output yields the job id", "[slurm]") {
   CHECK(parse_sbatch_job_id("1234\n") == "1234");
   CHECK(parse_sbatch_job_id("1234;cluster\n") == "1234");
   CHECK(parse_sbatch_job_id("sbatch: warning: something\n77\n") == "77");
-  CHECK_THROWS_WITH(parse_sbatch_job_id("sbatch: error: Batch job submission failed\n"), Catch::Contains("not a job id"));
+  CHECK_THROWS_WITH(parse_sbatch_job_id("sbatch: error: Batch job submission failed\n"),
+                    Catch::Contains("not a job id"));
 }
 
 TEST_CASE("a SLURM client reports a failing command with its stderr", "[slurm]") {
@@ -95,9 +97,9 @@ TEST_CASE("a block placeholder expands to its generated lines", "[template]") {
 
 TEST_CASE("every built-in template renders with the values gridfold provides", "[template]") {
   TemplateValues v;
-  for (const char* name : {"job_name", "array", "log_dir", "time", "mem", "ntasks", "cpus_per_task", "gpus",
-                           "signal_seconds", "launcher", "worker", "experiment", "element_offset", "tasks_per_element",
-                           "gridfold"}) {
+  for (const char* name :
+       {"job_name", "array", "log_dir", "time", "mem", "ntasks", "cpus_per_task", "gpus", "signal_seconds", "launcher",
+        "worker", "experiment", "element_offset", "tasks_per_element", "gridfold"}) {
     v.values[name] = "1";
   }
   v.blocks["sbatch_options"] = {};
@@ -186,8 +188,7 @@ TEST_CASE("the throttle holds for the whole experiment when it is split into sev
   }
 }
 
-TEST_CASE("a throttle below the number of arrays chains arrays so that no more elements run at once",
-          "[submit]") {
+TEST_CASE("a throttle below the number of arrays chains arrays so that no more elements run at once", "[submit]") {
   TempDir dir;
   const testing::TestExperiment e(dir / "exp", throttled_spec(2), 40);
   FakeCluster cluster;
