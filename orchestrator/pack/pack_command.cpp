@@ -228,7 +228,11 @@ std::size_t remove_originals(const ExperimentLayout& layout, const std::vector<F
   const auto remove_one = [&](const FileIdentity& f) {
     const fs::path aside = trash / f.path.lexically_relative(layout.root());
     fs::path check = aside;
-    if (::rename(f.path.c_str(), aside.c_str()) != 0) {
+    // A file set aside by an earlier pack may hold the name: it must stay, so this original is
+    // checked in place instead. Only packs (holding the lock) write into the trash.
+    if (fs::exists(aside)) {
+      check = f.path;
+    } else if (::rename(f.path.c_str(), aside.c_str()) != 0) {
       if (errno == ENOENT) return;
       if (errno != EXDEV) throw IoError(fmt::format("{}: {}", f.path.string(), std::strerror(errno)));
       check = f.path;

@@ -82,7 +82,8 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
   s.changes = changes.size();
   if (!changes.empty() && !options.dry_run) {
-    s.superseded_to = supersede_old_plan(layout, archive_directory(layout, spec, plan.experiment_id), changes);
+    s.superseded_to =
+        supersede_old_plan(layout, archive_directory(layout, spec, plan.experiment_id), plan.experiment_id, changes);
   }
   const ResultInventory inventory = finished_tasks(layout, plan, archive_directory(layout, spec, plan.experiment_id));
   s.results_present = static_cast<std::size_t>(std::count(inventory.done.begin(), inventory.done.end(), true));

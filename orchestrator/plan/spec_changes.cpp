@@ -93,7 +93,7 @@ std::string describe_refusal(const ExperimentLayout& layout, const std::vector<S
 }
 
 fs::path supersede_old_plan(const ExperimentLayout& layout, const fs::path& archive_dir,
-                            const std::vector<SpecChange>& changes) {
+                            const std::string& experiment_id, const std::vector<SpecChange>& changes) {
   fs::path target = layout.superseded_dir() / utc_stamp();
   for (int n = 2; fs::exists(target); ++n) target = layout.superseded_dir() / fmt::format("{}-{}", utc_stamp(), n);
   fs::create_directories(target);
@@ -104,7 +104,8 @@ fs::path supersede_old_plan(const ExperimentLayout& layout, const fs::path& arch
     if (fs::exists(from)) fs::rename(from, target / from.filename());
   }
   record += "Archives holding results then (left in place; their results of the old plan count as stale):\n";
-  for (const CatalogedArchive& a : list_archives(archive_dir)) record += "  " + a.archive.string() + "\n";
+  for (const CatalogedArchive& a : list_archives(archive_dir, experiment_id))
+    record += "  " + a.archive.string() + "\n";
   write_text_atomically(target / "README.txt", record);
   return target;
 }

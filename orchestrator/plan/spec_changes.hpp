@@ -32,7 +32,8 @@ std::string describe_refusal(const ExperimentLayout& layout, const std::vector<S
 // Moves results/, checkpoints/, failures/, spec.yaml and plan.h5 of the old plan into a new
 // superseded/<UTC time>/ and records there which archives held results then (they stay where
 // they are and count as stale from now on). Deletes nothing. Returns the new directory.
+// `archive_dir` and `experiment_id` say where the experiment's archives are and which are its.
 std::filesystem::path supersede_old_plan(const ExperimentLayout& layout, const std::filesystem::path& archive_dir,
-                                         const std::vector<SpecChange>& changes);
+                                         const std::string& experiment_id, const std::vector<SpecChange>& changes);
 
 }  // namespace gridfold

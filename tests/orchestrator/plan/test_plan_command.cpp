@@ -123,7 +123,7 @@ TEST_CASE("re-planning with changed training keys, resampling seed or data is re
   CHECK_THROWS_WITH(plan_experiment(PlanOptions{spec, dir / "exp", false}), Catch::Contains("data checksum: "));
 }
 
-TEST_CASE("--replan sets the old results aside, keeps them, and plans afresh with none done", "[plan-command]") {
+TEST_CASE("plan with --replan sets the old results aside, keeps them, and plans afresh with none done", "[plan-command]") {
   TempDir dir;
   write_data(dir);
   const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
