@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "tests/support/test_experiment.hpp"
+#include "tests/support/scripted_commands.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace gridfold;
@@ -132,33 +133,22 @@ std::string throttled_spec(int throttle) {
 
 // A cluster whose scontrol reports MaxArraySize 5, whose sbatch hands out job ids 100, 101, ...
 // and which records every command it is given.
-struct FakeCluster {
-  std::vector<std::vector<std::string>> calls;
-  int next_job = 100;
-  bool scontrol_answers = true;
+// A cluster whose MaxArraySize is 5 and whose sbatch hands out job ids 100, 101, ...
+testing::ScriptedCommands cluster_of_max_array_size_5() {
+  testing::ScriptedCommands cluster;
+  cluster.always("^scontrol show config",
+                 testing::printed("MaxArraySize            = 5\nMaxJobCount             = 10000\n"));
+  for (int id = 100; id < 120; ++id) cluster.once("^sbatch ", testing::printed(std::to_string(id) + "\n"));
+  return cluster;
+}
 
-  SlurmClient client() {
-    return SlurmClient([this](const std::vector<std::string>& argv) {
-      calls.push_back(argv);
-      if (argv[0] == "scontrol" && argv[1] == "show") {
-        if (!scontrol_answers) {
-          return CommandResult{1, "", "slurm_load_ctl_conf error: Unable to contact slurm controller\n"};
-        }
-        return CommandResult{0, "MaxArraySize            = 5\nMaxJobCount             = 10000\n", ""};
-      }
-      if (argv[0] == "sbatch") return CommandResult{0, std::to_string(next_job++) + "\n", ""};
-      return CommandResult{0, "", ""};
-    });
+// The sbatch command line that submitted `script` ("" if none did).
+std::string sbatch_call(const testing::ScriptedCommands& cluster, const std::filesystem::path& script) {
+  for (const auto& c : cluster.calls()) {
+    if (c.rfind("sbatch ", 0) == 0 && c.ends_with(" " + script.string())) return c;
   }
-
-  // The sbatch arguments given for `script`.
-  std::vector<std::string> sbatch_call(const std::filesystem::path& script) const {
-    for (const auto& c : calls) {
-      if (c[0] == "sbatch" && c.back() == script.string()) return c;
-    }
-    return {};
-  }
-};
+  return "";
+}
 
 // The --array value of a rendered script.
 std::string array_line(const std::filesystem::path& script) {
@@ -174,10 +164,10 @@ std::string array_line(const std::filesystem::path& script) {
 TEST_CASE("the throttle holds for the whole experiment when it is split into several arrays", "[submit]") {
   TempDir dir;
   const testing::TestExperiment e(dir / "exp", throttled_spec(6), 40);
-  FakeCluster cluster;
+  testing::ScriptedCommands cluster = cluster_of_max_array_size_5();
   SubmitOptions options;
   options.experiment = e.layout().root();
-  const Submission s = submit_experiment(options, cluster.client());
+  const Submission s = submit_experiment(options, SlurmClient(cluster.runner()));
   REQUIRE(s.arrays.size() == 3);  // 5 + 5 + 2 elements
   CHECK(array_line(s.arrays[0].script) == "0-4%2");
   CHECK(array_line(s.arrays[1].script) == "0-4%2");
@@ -191,10 +181,10 @@ TEST_CASE("the throttle holds for the whole experiment when it is split into sev
 TEST_CASE("a throttle below the number of arrays chains arrays so that no more elements run at once", "[submit]") {
   TempDir dir;
   const testing::TestExperiment e(dir / "exp", throttled_spec(2), 40);
-  FakeCluster cluster;
+  testing::ScriptedCommands cluster = cluster_of_max_array_size_5();
   SubmitOptions options;
   options.experiment = e.layout().root();
-  const Submission s = submit_experiment(options, cluster.client());
+  const Submission s = submit_experiment(options, SlurmClient(cluster.runner()));
   REQUIRE(s.arrays.size() == 3);
   CHECK(array_line(s.arrays[0].script) == "0-4%1");
   CHECK(array_line(s.arrays[1].script) == "0-4%1");
@@ -204,9 +194,8 @@ TEST_CASE("a throttle below the number of arrays chains arrays so that no more e
   CHECK_FALSE(s.arrays[1].after);
   REQUIRE(s.arrays[2].after);
   CHECK(*s.arrays[2].after == 0);
-  const auto third = cluster.sbatch_call(s.arrays[2].script);
-  CHECK(std::find(third.begin(), third.end(), "--dependency=afterany:" + s.arrays[0].job_id) != third.end());
-  CHECK(cluster.sbatch_call(s.arrays[0].script).size() == 3);  // sbatch --parsable script
+  CHECK_THAT(sbatch_call(cluster, s.arrays[2].script), Catch::Contains("--dependency=afterany:" + s.arrays[0].job_id));
+  CHECK(sbatch_call(cluster, s.arrays[0].script) == "sbatch --parsable " + s.arrays[0].script.string());
 }
 
 TEST_CASE("the throttle is shared out with the remainder going to the first arrays", "[submit]") {
@@ -233,25 +222,26 @@ TEST_CASE("the throttle is shared out with the remainder going to the first arra
 TEST_CASE("a dry run shows the split the cluster's MaxArraySize makes", "[submit]") {
   TempDir dir;
   const testing::TestExperiment e(dir / "exp", throttled_spec(0), 40);
-  FakeCluster cluster;
+  testing::ScriptedCommands cluster = cluster_of_max_array_size_5();
   SubmitOptions options;
   options.experiment = e.layout().root();
   options.dry_run = true;
-  const Submission s = submit_experiment(options, cluster.client());
+  const Submission s = submit_experiment(options, SlurmClient(cluster.runner()));
   CHECK(s.arrays.size() == 3);
   CHECK(render_text(s).find("MaxArraySize 5") != std::string::npos);
-  for (const auto& c : cluster.calls) CHECK(c[0] == "scontrol");
+  for (const auto& c : cluster.calls()) CHECK(c.rfind("scontrol ", 0) == 0);
 }
 
 TEST_CASE("a dry run without an answering cluster shows one array and says why", "[submit]") {
   TempDir dir;
   const testing::TestExperiment e(dir / "exp", throttled_spec(0), 40);
-  FakeCluster cluster;
-  cluster.scontrol_answers = false;
+  testing::ScriptedCommands cluster = cluster_of_max_array_size_5();
+  cluster.always("^scontrol show config",
+                 testing::refused("slurm_load_ctl_conf error: Unable to contact slurm controller\n"));
   SubmitOptions options;
   options.experiment = e.layout().root();
   options.dry_run = true;
-  const Submission s = submit_experiment(options, cluster.client());
+  const Submission s = submit_experiment(options, SlurmClient(cluster.runner()));
   CHECK(s.arrays.size() == 1);
   const std::string text = render_text(s);
   CHECK(text.find("Unable to contact slurm controller") != std::string::npos);
@@ -261,15 +251,17 @@ TEST_CASE("a dry run without an answering cluster shows one array and says why",
 TEST_CASE("a resubmission's time limit must leave room for the USR1 before it", "[submit]") {
   TempDir dir;
   const testing::TestExperiment e(dir / "exp", throttled_spec(0), 40);
-  FakeCluster cluster;
+  testing::ScriptedCommands cluster = cluster_of_max_array_size_5();
   SubmitOptions options;
   options.experiment = e.layout().root();
   options.dry_run = true;
   options.time = "2";  // 120 s, and USR1 comes 120 s before the limit
   const std::vector<ArrayRequest> one{ArrayRequest{ArrayChunk{0, 12}, {3}}};
-  CHECK_THROWS_AS(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, cluster.client(), {}), SpecError);
-  CHECK_THROWS_WITH(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, cluster.client(), {}),
+  CHECK_THROWS_AS(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, SlurmClient(cluster.runner()), {}),
+                  SpecError);
+  CHECK_THROWS_WITH(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, SlurmClient(cluster.runner()), {}),
                     Catch::Contains("'2' (120 s)") && Catch::Contains("slurm.signal_seconds (120 s)"));
   options.time = "3";
-  CHECK(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, cluster.client(), {}).arrays.size() == 1);
+  CHECK(submit_arrays(e.layout(), e.plan(), e.spec(), one, options, SlurmClient(cluster.runner()), {}).arrays.size() ==
+        1);
 }
