@@ -109,6 +109,7 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   provenance.set_attr("host", p.host);
   provenance.set_attr("gridfold_version", p.gridfold_version);
   provenance.set_attr("torch_version", p.torch_version);
+  provenance.set_attr("device", p.device);
   provenance.set_attr("slurm_job_id", p.slurm_job_id);
   provenance.set_attr("slurm_array_job_id", p.slurm_array_job_id);
   provenance.set_attr("slurm_array_task_id", p.slurm_array_task_id);
@@ -189,6 +190,7 @@ FoldResult read_contents(const h5::File& file) {
   p.host = provenance.attr_string("host");
   p.gridfold_version = provenance.attr_string("gridfold_version");
   p.torch_version = provenance.attr_string("torch_version");
+  if (provenance.has_attr("device")) p.device = provenance.attr_string("device");
   p.slurm_job_id = provenance.attr_string("slurm_job_id");
   p.slurm_array_job_id = provenance.attr_string("slurm_array_job_id");
   p.slurm_array_task_id = provenance.attr_string("slurm_array_task_id");

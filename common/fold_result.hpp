@@ -21,6 +21,9 @@ struct Provenance {
   std::string host;
   std::string gridfold_version;
   std::string torch_version;
+  // What the task trained on: "cpu" or "cuda:N" (the rank's visible device); empty in results
+  // of gridfold versions before it was recorded.
+  std::string device;
   std::string slurm_job_id, slurm_array_job_id, slurm_array_task_id;  // empty outside SLURM
   std::string slurm_node;                                             // SLURMD_NODENAME: nodes can share a host name
   int mpi_rank = 0, mpi_size = 1;

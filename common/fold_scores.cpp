@@ -79,6 +79,8 @@ FoldScores read_fold_scores_image(const void* data, std::size_t size, const std:
   s.outer_fold = static_cast<int>(file.attr_int("outer_fold"));
   s.inner_fold = static_cast<int>(file.attr_int("inner_fold"));
   if (version >= 4) s.fingerprint = file.group("fingerprint").attr_string("digest");
+  const h5::Node provenance = file.group("provenance");
+  if (provenance.has_attr("device")) s.device = provenance.attr_string("device");
   const h5::Node metrics = file.group("metrics");
   for (const auto& target : metrics.children()) {
     const h5::Node group = metrics.group(target);

@@ -18,6 +18,7 @@ struct FoldScores {
   int outer_fold = 0;
   int inner_fold = -1;
   std::string fingerprint;                      // ResultFingerprint::digest; empty before result schema version 4
+  std::string device;                           // Provenance::device ("cpu", "cuda:0"); empty where unrecorded
   std::map<std::string, MetricValues> metrics;  // target -> metric -> value (test set)
 };
 

@@ -53,6 +53,9 @@ const EnumName<Pooling> kPoolings[] = {{Pooling::none, "none"},
 const EnumName<Optimizer> kOptimizers[] = {{Optimizer::adam, "adam"},
                                            {Optimizer::adamw, "adamw"},
                                            {Optimizer::sgd, "sgd"}};
+const EnumName<DeviceSetting> kDevices[] = {{DeviceSetting::automatic, "auto"},
+                                            {DeviceSetting::cpu, "cpu"},
+                                            {DeviceSetting::cuda, "cuda"}};
 const EnumName<Compression> kCompressions[] = {{Compression::zstd, "zstd"},
                                                {Compression::gzip, "gzip"},
                                                {Compression::none, "none"}};
@@ -170,6 +173,7 @@ TrainingSpec parse_training(MapReader r) {
     t.seed = static_cast<std::uint64_t>(as_integer(x, 0, std::numeric_limits<long long>::max()));
   });
   r.read("threads", [&](const Value& x) { t.threads = static_cast<int>(as_integer(x, 0, 4096)); });
+  r.read("device", [&](const Value& x) { t.device = as_enum(x, kDevices); });
   r.read("crop_length", [&](const Value& x) { t.crop_length = static_cast<int>(as_integer(x, 0, kMaxInt)); });
   r.read("reverse_complement", [&](const Value& x) { t.reverse_complement = as_number(x, 0, 1); });
   r.read("balanced_sampling", [&](const Value& x) { t.balanced_sampling = as_bool(x); });
@@ -253,6 +257,8 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
   r.read("ntasks", [&](const Value& x) { s.ntasks = static_cast<int>(as_integer(x, 1, 100000)); });
   r.read("nodes", [&](const Value& x) { s.nodes = static_cast<int>(as_integer(x, 0, 100000)); });
   r.read("gpus", [&](const Value& x) { s.gpus = static_cast<int>(as_integer(x, 0, 64)); });
+  const std::optional<Value> ranks_per_gpu = r.get("ranks_per_gpu");
+  if (ranks_per_gpu) s.ranks_per_gpu = static_cast<int>(as_integer(*ranks_per_gpu, 1, 64));
   r.read("array_throttle", [&](const Value& x) { s.array_throttle = static_cast<int>(as_integer(x, 0, kMaxInt)); });
   r.read("tasks_per_element",
          [&](const Value& x) { s.tasks_per_element = static_cast<int>(as_integer(x, 1, kMaxInt)); });
@@ -271,6 +277,13 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
   const std::optional<Value> signal = r.get("signal_seconds");
   if (signal) s.signal_seconds = static_cast<int>(as_integer(*signal, 0, 65535));
   r.finish();
+  // A shared GPU is one device seen by several ranks; a rank cannot share several.
+  if (ranks_per_gpu && s.ranks_per_gpu > 1 && s.gpus != 1) {
+    ranks_per_gpu->fail(
+        fmt::format("1 while slurm.gpus is {}: ranks share GPUs only when each rank has one "
+                    "(slurm.gpus: 1); with slurm.gpus: 0 there is nothing to share",
+                    s.gpus));
+  }
   // USR1 must come after the job starts, or it finds the batch shell before anything runs.
   const long long limit = slurm_time_seconds(s.time).value_or(0);
   if (limit != 0 && s.signal_seconds >= limit) {
@@ -560,6 +573,9 @@ std::string to_string(Pooling v) {
 }
 std::string to_string(Optimizer v) {
   return enum_name(kOptimizers, v);
+}
+std::string to_string(DeviceSetting v) {
+  return enum_name(kDevices, v);
 }
 std::string to_string(Compression v) {
   return enum_name(kCompressions, v);

@@ -95,6 +95,9 @@ struct ModelSpec {
 
 enum class Optimizer { adam, adamw, sgd };
 
+// Where a task trains (common/compute_device.hpp resolves it on each worker rank).
+enum class DeviceSetting { automatic, cpu, cuda };
+
 struct TrainingSpec {
   int epochs = 50;
   int batch_size = 64;
@@ -108,7 +111,8 @@ struct TrainingSpec {
   int eval_max_samples = 0;          // cap on validation samples; 0 = all
   int checkpoint_every = 0;          // steps between checkpoints; 0 = only on signal
   std::uint64_t seed = 1;
-  int threads = 0;  // 0 = SLURM_CPUS_PER_TASK or all cores
+  int threads = 0;                                  // 0 = SLURM_CPUS_PER_TASK or all cores
+  DeviceSetting device = DeviceSetting::automatic;  // how to run, like threads: not in the config text
   // sequence augmentation
   int crop_length = 0;              // random crops of this length each epoch; 0 = whole sequence
   double reverse_complement = 0.0;  // probability of using the reverse complement
@@ -136,9 +140,10 @@ struct SlurmSpec {
   std::string time = "01:00:00";
   std::string mem = "4G";
   int cpus_per_task = 1;
-  int ntasks = 1;  // MPI ranks per array element
-  int nodes = 0;   // 0 = let SLURM decide
-  int gpus = 0;
+  int ntasks = 1;          // MPI ranks per array element
+  int nodes = 0;           // 0 = let SLURM decide
+  int gpus = 0;            // per MPI rank; with ranks_per_gpu > 1, at most 1
+  int ranks_per_gpu = 1;   // ranks sharing one GPU (small models, NVIDIA MPS)
   int array_throttle = 0;  // %N; 0 = unthrottled
   int tasks_per_element = 1;
   std::vector<std::string> modules;
@@ -227,6 +232,7 @@ std::string to_string(TaskType);
 std::string to_string(ModelFamily);
 std::string to_string(Pooling);
 std::string to_string(Optimizer);
+std::string to_string(DeviceSetting);
 std::string to_string(Compression);
 std::string to_string(FinalModelStrategy);
 

@@ -37,10 +37,14 @@ void save_checkpoint(const Checkpointing& checkpointing, Network& network, const
   archive.write("format", c10::IValue(kCheckpointFormat));
   archive.write("identity", c10::IValue(checkpointing.identity));
   const std::vector<torch::Tensor> weights = network.state();
-  for (std::size_t i = 0; i < weights.size(); ++i) archive.write(fmt::format("network/{}", i), weights[i].detach());
+  // Every tensor is written from the CPU and read back onto the CPU (map location) before it
+  // is copied to the network's device: a checkpoint made on a GPU node resumes on a CPU node.
+  for (std::size_t i = 0; i < weights.size(); ++i) {
+    archive.write(fmt::format("network/{}", i), weights[i].detach().cpu());
+  }
   optimizer.save(archive, "optimizer/");
   archive.write("best/count", c10::IValue(static_cast<std::int64_t>(best_weights.size())));
-  for (std::size_t i = 0; i < best_weights.size(); ++i) archive.write(fmt::format("best/{}", i), best_weights[i]);
+  for (std::size_t i = 0; i < best_weights.size(); ++i) archive.write(fmt::format("best/{}", i), best_weights[i].cpu());
   archive.write("best/loss", c10::IValue(state.best_loss));
   archive.write("best/index", c10::IValue(static_cast<std::int64_t>(outcome.best_index)));
   archive.write("evaluations_since_best", c10::IValue(static_cast<std::int64_t>(state.evaluations_since_best)));
@@ -56,6 +60,13 @@ void save_checkpoint(const Checkpointing& checkpointing, Network& network, const
     auto generator = at::detail::getDefaultCPUGenerator();
     const std::lock_guard lock(generator.mutex());
     archive.write("torch_rng", generator.get_state());
+  }
+  // Dropout on a GPU draws from that device's generator; a resume on the same kind of device
+  // then continues the same random stream.
+  if (!weights.empty() && weights.front().is_cuda()) {
+    auto generator = at::globalContext().defaultGenerator(weights.front().device());
+    const std::lock_guard lock(generator.mutex());
+    archive.write("torch_cuda_rng", generator.get_state());
   }
   archive.write("samples_trained", c10::IValue(static_cast<std::int64_t>(state.samples_trained)));
   archive.write("running_loss", c10::IValue(state.running_loss));
@@ -82,7 +93,7 @@ bool restore_checkpoint(const Checkpointing& checkpointing, Network& network, Fl
   torch::serialize::InputArchive archive;
   c10::IValue format, identity;
   try {
-    archive.load_from(file);
+    archive.load_from(file, torch::Device(torch::kCPU));
     archive.read("format", format);
     archive.read("identity", identity);
   } catch (const c10::Error& e) {
@@ -113,7 +124,9 @@ bool restore_checkpoint(const Checkpointing& checkpointing, Network& network, Fl
   optimizer.load(archive, "optimizer/");
   best_weights.clear();
   for (std::int64_t i = 0; i < read("best/count").toInt(); ++i) {
-    best_weights.push_back(read_tensor(fmt::format("best/{}", i)));
+    const auto index = static_cast<std::size_t>(i);
+    best_weights.push_back(read_tensor(fmt::format("best/{}", i))
+                               .to(index < weights.size() ? weights[index].device() : torch::Device(torch::kCPU)));
   }
   state.best_loss = read("best/loss").toDouble();
   outcome.best_index = static_cast<int>(read("best/index").toInt());
@@ -129,6 +142,12 @@ bool restore_checkpoint(const Checkpointing& checkpointing, Network& network, Fl
     auto generator = at::detail::getDefaultCPUGenerator();
     const std::lock_guard lock(generator.mutex());
     generator.set_state(read_tensor("torch_rng"));
+  }
+  c10::IValue cuda_rng;
+  if (!weights.empty() && weights.front().is_cuda() && archive.try_read("torch_cuda_rng", cuda_rng)) {
+    auto generator = at::globalContext().defaultGenerator(weights.front().device());
+    const std::lock_guard lock(generator.mutex());
+    generator.set_state(cuda_rng.toTensor());
   }
   state.samples_trained = static_cast<std::uint64_t>(read("samples_trained").toInt());
   state.running_loss = read("running_loss").toDouble();

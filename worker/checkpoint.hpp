@@ -57,14 +57,17 @@ struct TrainingState {
 
 // Writes the checkpoint to checkpointing.file (creating its folder): the identity, the
 // network's state, the optimizer, the best weights, `state`, torch's default CPU generator
-// and the history in `outcome` (best index, times, loss history). Serialised in memory
-// first, so the file appears complete under its name or not at all.
+// (and the GPU's, for a network on a GPU) and the history in `outcome` (best index, times,
+// loss history). Every tensor is written from the CPU, so the file does not depend on the
+// device it was made on. Serialised in memory first, so the file appears complete under its
+// name or not at all.
 void save_checkpoint(const Checkpointing& checkpointing, Network& network, const FlatOptimizer& optimizer,
                      const std::vector<at::Tensor>& best_weights, const TrainingState& state,
                      const TrainingOutcome& outcome);
 
 // Restores what save_checkpoint wrote into the same places (the network's and optimizer's
-// tensors in place; outcome.resumed_from_step too) and reports that training resumes; true
+// tensors in place, on whatever device they are: the file is read onto the CPU and copied
+// there; outcome.resumed_from_step too) and reports that training resumes; true
 // then. False, with nothing changed, when checkpointing.file is empty or missing, and false
 // with a report saying why when the file cannot be read or was written for another identity
 // or format. Throws c10::Error, with the state partly restored, when a checkpoint of this

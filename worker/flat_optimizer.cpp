@@ -32,8 +32,11 @@ FlatOptimizer::FlatOptimizer(const TrainingSpec& spec, const std::vector<torch::
     }
     total += p.numel();
   }
-  s.values = torch::empty({total}, torch::kFloat);
-  s.gradients = torch::zeros({total}, torch::kFloat);
+  // The flat buffers live where the parameters are (all on one device: the network's).
+  const torch::TensorOptions options =
+      torch::TensorOptions(torch::kFloat).device(parameters.empty() ? torch::kCPU : parameters.front().device());
+  s.values = torch::empty({total}, options);
+  s.gradients = torch::zeros({total}, options);
   torch::NoGradGuard no_grad;
   std::int64_t offset = 0;
   for (const auto& p : parameters) {
@@ -48,11 +51,11 @@ FlatOptimizer::FlatOptimizer(const TrainingSpec& spec, const std::vector<torch::
     offset += n;
   }
   if (s.kind == Optimizer::sgd) {
-    if (s.momentum != 0) s.velocity = torch::zeros({total}, torch::kFloat);
+    if (s.momentum != 0) s.velocity = torch::zeros({total}, options);
   } else {
-    s.first_moment = torch::zeros({total}, torch::kFloat);
-    s.second_moment = torch::zeros({total}, torch::kFloat);
-    s.denominator = torch::empty({total}, torch::kFloat);
+    s.first_moment = torch::zeros({total}, options);
+    s.second_moment = torch::zeros({total}, options);
+    s.denominator = torch::empty({total}, options);
   }
 }
 
@@ -74,9 +77,10 @@ void FlatOptimizer::set_lr(double lr) {
 void FlatOptimizer::save(torch::serialize::OutputArchive& archive, const std::string& prefix) const {
   const State& s = *state_;
   archive.write(prefix + "steps", c10::IValue(s.steps));
-  if (s.first_moment.defined()) archive.write(prefix + "first_moment", s.first_moment);
-  if (s.second_moment.defined()) archive.write(prefix + "second_moment", s.second_moment);
-  if (s.velocity.defined()) archive.write(prefix + "velocity", s.velocity);
+  // Saved from the CPU, so a checkpoint made on a GPU loads on a machine without one.
+  if (s.first_moment.defined()) archive.write(prefix + "first_moment", s.first_moment.cpu());
+  if (s.second_moment.defined()) archive.write(prefix + "second_moment", s.second_moment.cpu());
+  if (s.velocity.defined()) archive.write(prefix + "velocity", s.velocity.cpu());
 }
 
 void FlatOptimizer::load(torch::serialize::InputArchive& archive, const std::string& prefix) {

@@ -144,6 +144,16 @@ MultitaskLoss::MultitaskLoss(const std::vector<OutputHead>& heads, const std::ve
     terms_->binary = make_group(binary_out, binary_target, binary_weight);
     terms_->pos_weight = torch::tensor(pos_weight, torch::kFloat);
   }
+  // The loss's own tensors live where the targets it is fitted on live: the training device.
+  const torch::Device device = fit_targets.device();
+  for (std::optional<Terms::ColumnGroup>* group : {&terms_->regression, &terms_->binary}) {
+    if (!*group) continue;
+    (*group)->output_columns = (*group)->output_columns.to(device);
+    (*group)->target_columns = (*group)->target_columns.to(device);
+    (*group)->weight = (*group)->weight.to(device);
+  }
+  if (terms_->pos_weight.defined()) terms_->pos_weight = terms_->pos_weight.to(device);
+  for (auto& c : terms_->classes) c.class_weight = c.class_weight.to(device);
 }
 
 MultitaskLoss::MultitaskLoss(MultitaskLoss&&) noexcept = default;

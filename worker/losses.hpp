@@ -29,7 +29,8 @@ class MultitaskLoss {
   // Positive-class weights left at 0 in the spec, and class weights, are derived from the
   // class balance of `fit_targets` (the rows the model trains on, [N][T] or [N][T][L]); a
   // per_position target with several boundary classes and a pos_weight weighs each of them
-  // pos_weight times its background class 0 instead.
+  // pos_weight times its background class 0 instead. The loss computes on the device of
+  // `fit_targets`.
   MultitaskLoss(const std::vector<OutputHead>& heads, const std::vector<TargetSpec>& targets,
                 const at::Tensor& fit_targets);
   MultitaskLoss(MultitaskLoss&&) noexcept;

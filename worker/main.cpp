@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <numeric>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "common/archive_catalog.hpp"
@@ -32,6 +33,7 @@
 #include "worker/model_commands.hpp"
 #include "worker/task_farm.hpp"
 #include "worker/task_runner.hpp"
+#include "worker/torch_runtime.hpp"
 
 namespace {
 
@@ -117,6 +119,13 @@ std::vector<std::uint64_t> selected_tasks(const TaskSelection& s, const Experime
   return out;
 }
 
+bool has_argument(int argc, char** argv, std::string_view wanted) {
+  for (int i = 1; i < argc; ++i) {
+    if (wanted == argv[i]) return true;
+  }
+  return false;
+}
+
 std::string describe(const ExperimentPlan& plan, std::size_t task) {
   const Task& t = plan.tasks[task];
   return fmt::format("task {} config {} outer {}{}", task, plan.configs[t.config].id, t.outer_fold,
@@ -128,11 +137,23 @@ std::string describe(const ExperimentPlan& plan, std::size_t task) {
 int main(int argc, char** argv) {
   // refit and predict run in one process, without MPI (gridfold finalize and predict).
   if (argc > 1 && worker::is_model_command(argv[1])) return worker::run_model_command(argc, argv);
+  // --version answers before MPI starts: `gridfold submit` asks it on a login node, and the
+  // GPU job template in the job's environment, where no launcher started this process.
+  if (has_argument(argc, argv, "--version")) {
+    const WorkerRuntime runtime = worker::worker_runtime();
+    std::fputs((has_argument(argc, argv, "--json") ? worker_runtime_json(runtime) : worker_runtime_text(runtime))
+                   .c_str(),
+               stdout);
+    return kExitOk;
+  }
   handle_signal(SIGUSR1, on_checkpoint_signal);
   handle_signal(SIGTERM, on_stop_signal);
   const MpiSession mpi(argc, argv);
   CLI::App app{"gridfold-worker: train tasks of a planned gridfold experiment"};
-  app.set_version_flag("--version", std::string("gridfold-worker ") + GRIDFOLD_VERSION);
+  // Answered before MPI starts (above); declared here for --help.
+  app.add_flag("--version")
+      ->description("Print the versions, whether LibTorch has CUDA and the GPUs it sees, then exit");
+  app.add_flag("--json")->description("With --version: print the report as one JSON object");
   std::filesystem::path experiment;
   TaskSelection selection;
   int threads = 0;
@@ -229,8 +250,8 @@ int main(int argc, char** argv) {
     }
     switch (outcome.status) {
       case worker::TaskOutcome::Status::trained:
-        print_line(stdout, fmt::format("{}: done in {:.1f} s ({}) -> {}", prefix, outcome.seconds, outcome.message,
-                                       outcome.file.string()));
+        print_line(stdout, fmt::format("{}: done in {:.1f} s on {} ({}) -> {}", prefix, outcome.seconds, outcome.device,
+                                       outcome.message, outcome.file.string()));
         return true;
       case worker::TaskOutcome::Status::skipped:
         print_line(stdout, fmt::format("{}: skipped, {} is already complete", prefix, outcome.file.string()));

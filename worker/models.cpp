@@ -54,7 +54,7 @@ torch::Tensor padding_mask(const torch::Tensor& positions, const torch::Tensor& 
 
 // Batches padded shorter than the training data (e.g. when predicting) get their own range.
 torch::Tensor positions_for(const torch::Tensor& cached, std::int64_t length) {
-  return cached.size(0) == length ? cached : torch::arange(length, torch::kLong);
+  return cached.size(0) == length ? cached : torch::arange(length, cached.options());
 }
 
 // A broadcast mask materialised in the layout of `features` (channels-last). Multiplying by
@@ -184,6 +184,13 @@ class ModuleNetwork : public Network, public nn::Module {
     return names;
   }
   void set_training(bool training) override { nn::Module::train(training); }
+  void move_to(const c10::Device& device) override {
+    nn::Module::to(device);
+    if (positions_.defined()) positions_ = positions_.to(device);
+  }
+
+ protected:
+  torch::Tensor positions_;  // 0..length-1 of the training data's padded length, for the masks
 };
 
 // cnn1d: one trunk shared by all heads. branched_cnn: one trunk, dense stack and head per
@@ -281,7 +288,6 @@ class ConvNetwork final : public ModuleNetwork {
   bool per_position_;
   Pooling pooling_;
   int pool_size_ = 1;
-  torch::Tensor positions_;
 };
 
 class RecurrentNetwork final : public ModuleNetwork {
@@ -334,7 +340,6 @@ class RecurrentNetwork final : public ModuleNetwork {
   nn::Conv2d head_{nullptr};
   bool per_position_;
   Pooling pooling_;
-  torch::Tensor positions_;
 };
 
 // mlp: dense layers on feature vectors, or on the flattened one-hot sequence.
@@ -395,6 +400,7 @@ class ScriptedNetwork final : public Network {
     return names;
   }
   void set_training(bool training) override { module_.train(training); }
+  void move_to(const c10::Device& device) override { module_.to(device); }
   bool per_position() const override { return per_position_; }
 
  private:

@@ -13,6 +13,9 @@
 namespace at {
 class Tensor;
 }
+namespace c10 {
+struct Device;
+}
 
 namespace gridfold::worker {
 
@@ -48,6 +51,9 @@ class Network {
   // match saved weights to a network by name.
   virtual std::vector<std::string> state_names() = 0;
   virtual void set_training(bool training) = 0;
+  // Moves the weights, buffers and any tensors forward() keeps to `device`; forward() then
+  // takes inputs and lengths on that device. Networks are built on the CPU.
+  virtual void move_to(const c10::Device& device) = 0;
   // True when forward() keeps one output per position.
   virtual bool per_position() const = 0;
 };

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <vector>
 
-#include "worker/encoded_data.hpp"
 #include "worker/models.hpp"
 #include "worker/sequence_windows.hpp"
 
@@ -17,18 +16,19 @@ constexpr std::int64_t kEvaluationChunk = 1024;
 
 }  // namespace
 
-at::Tensor predict_rows(Network& network, const EncodedData& data, const at::Tensor& rows, std::int64_t window) {
+at::Tensor predict_rows(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
+                        std::int64_t window) {
   torch::NoGradGuard no_grad;
   network.set_training(false);
   torch::Tensor outputs;
   if (window > 0) {
-    outputs = predict_tiled(network, data.inputs(), data.lengths(), rows, window, kEvaluationChunk);
+    outputs = predict_tiled(network, inputs, lengths, rows, window, kEvaluationChunk);
   } else {
     std::vector<torch::Tensor> chunks;
     const std::int64_t n = rows.size(0);
     for (std::int64_t start = 0; start < n; start += kEvaluationChunk) {
       const torch::Tensor index = rows.narrow(0, start, std::min(kEvaluationChunk, n - start));
-      chunks.push_back(network.forward(data.inputs().index_select(0, index), data.lengths().index_select(0, index)));
+      chunks.push_back(network.forward(inputs.index_select(0, index), lengths.index_select(0, index)));
     }
     if (!chunks.empty()) outputs = chunks.size() == 1 ? chunks.front() : torch::cat(chunks, 0);
   }

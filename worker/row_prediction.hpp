@@ -11,12 +11,14 @@ class Tensor;
 
 namespace gridfold::worker {
 
-class EncodedData;
 class Network;
 
-// [rows][outputs] for `rows` ([R] int64 row indices into `data`); undefined when there are
-// no rows. window 0: whole sequences, 1024 rows at a time; window > 0: the mean over tiles
-// of that length (predict_tiled), 1024 tiles at a time. Leaves the network in training mode.
-at::Tensor predict_rows(Network& network, const EncodedData& data, const at::Tensor& rows, std::int64_t window);
+// [rows][outputs] for `rows` ([R] int64 row indices into `inputs` and `lengths`, which
+// EncodedData describes); undefined when there are no rows. All three are on the network's
+// device, and so is the result. window 0: whole sequences, 1024 rows at a time; window > 0:
+// the mean over tiles of that length (predict_tiled), 1024 tiles at a time. Leaves the
+// network in training mode.
+at::Tensor predict_rows(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
+                        std::int64_t window);
 
 }  // namespace gridfold::worker

@@ -30,8 +30,9 @@ at::Tensor draw_window_starts(const at::Tensor& lengths, std::int64_t window, st
 at::Tensor gather_windows(const at::Tensor& source, const at::Tensor& rows, const at::Tensor& starts,
                           std::int64_t window) {
   const std::int64_t count = rows.size(0);
-  const torch::Tensor positions = starts.view({count, 1, 1}) + torch::arange(window, torch::kLong).view({1, 1, window});
-  const torch::Tensor channels = torch::arange(source.size(1), torch::kLong).view({1, -1, 1});
+  const torch::TensorOptions index = torch::TensorOptions(torch::kLong).device(source.device());
+  const torch::Tensor positions = starts.view({count, 1, 1}) + torch::arange(window, index).view({1, 1, window});
+  const torch::Tensor channels = torch::arange(source.size(1), index).view({1, -1, 1});
   return source.index({rows.view({count, 1, 1}), channels, positions});
 }
 
@@ -45,9 +46,9 @@ std::vector<std::int64_t> tile_starts(std::int64_t length, std::int64_t window) 
 at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
                          std::int64_t window, std::int64_t chunk_tiles) {
   const std::int64_t row_count = rows.size(0);
-  const torch::Tensor row_lengths = lengths.index_select(0, rows).contiguous();
+  const torch::Tensor row_lengths = lengths.index_select(0, rows).cpu().contiguous();
   const auto* length = row_lengths.data_ptr<std::int64_t>();
-  const torch::Tensor owned_rows = rows.contiguous();
+  const torch::Tensor owned_rows = rows.cpu().contiguous();
   const auto* row = owned_rows.data_ptr<std::int64_t>();
   std::vector<std::int64_t> tile_row, tile_owner, tile_start;
   std::vector<float> tiles_per_row(static_cast<std::size_t>(row_count));
@@ -63,9 +64,10 @@ at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::T
 
   const auto tiles = static_cast<std::int64_t>(tile_row.size());
   if (tiles == 0) return torch::Tensor();
-  const torch::Tensor all_rows = torch::tensor(at::ArrayRef<std::int64_t>(tile_row), torch::kLong);
-  const torch::Tensor all_owners = torch::tensor(at::ArrayRef<std::int64_t>(tile_owner), torch::kLong);
-  const torch::Tensor all_starts = torch::tensor(at::ArrayRef<std::int64_t>(tile_start), torch::kLong);
+  const torch::TensorOptions index = torch::TensorOptions(torch::kLong).device(inputs.device());
+  const torch::Tensor all_rows = torch::tensor(at::ArrayRef<std::int64_t>(tile_row), index);
+  const torch::Tensor all_owners = torch::tensor(at::ArrayRef<std::int64_t>(tile_owner), index);
+  const torch::Tensor all_starts = torch::tensor(at::ArrayRef<std::int64_t>(tile_start), index);
   torch::Tensor sums;
   for (std::int64_t first = 0; first < tiles; first += chunk_tiles) {
     const std::int64_t count = std::min(chunk_tiles, tiles - first);
@@ -76,8 +78,8 @@ at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::T
     if (!sums.defined()) sums = torch::zeros({row_count, outputs.size(1)}, outputs.options());
     sums.index_add_(0, all_owners.narrow(0, first, count), outputs);
   }
-  const torch::Tensor counts = torch::tensor(at::ArrayRef<float>(tiles_per_row), torch::kFloat);
-  return sums.div_(counts.to(sums.scalar_type()).unsqueeze(1));
+  const torch::Tensor counts = torch::tensor(at::ArrayRef<float>(tiles_per_row), sums.options());
+  return sums.div_(counts.unsqueeze(1));
 }
 
 }  // namespace gridfold::worker

@@ -25,7 +25,8 @@ std::int64_t window_length(int crop_length, std::int64_t padded_length);
 // (its window is then the whole sequence and padding). Draws from `rng` in entry order.
 at::Tensor draw_window_starts(const at::Tensor& lengths, std::int64_t window, std::mt19937_64& rng);
 
-// [B][C][window]: entry i is source[rows[i]][:, starts[i] .. starts[i] + window).
+// [B][C][window]: entry i is source[rows[i]][:, starts[i] .. starts[i] + window). `rows` and
+// `starts` are on the device of `source`, which the result is on too.
 at::Tensor gather_windows(const at::Tensor& source, const at::Tensor& rows, const at::Tensor& starts,
                           std::int64_t window);
 
@@ -35,7 +36,9 @@ std::vector<std::int64_t> tile_starts(std::int64_t length, std::int64_t window);
 
 // [R][outputs]: for each of `rows`, the mean of the network's outputs over the row's tiles.
 // The network runs on at most `chunk_tiles` tiles at a time, so memory stays bounded however
-// long the sequences are. The caller sets evaluation mode and disables autograd.
+// long the sequences are. `inputs`, `lengths` and `rows` are on the network's device (the
+// tiles are planned on the CPU), and so is the result. The caller sets evaluation mode and
+// disables autograd.
 at::Tensor predict_tiled(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
                          std::int64_t window, std::int64_t chunk_tiles);
 

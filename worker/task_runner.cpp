@@ -16,6 +16,7 @@
 
 #include "common/atomic_file.hpp"
 #include "common/checksum.hpp"
+#include "common/compute_device.hpp"
 #include "common/config_text.hpp"
 #include "common/dataset.hpp"
 #include "common/fold_result.hpp"
@@ -115,6 +116,15 @@ std::string checkpoint_identity(const ExperimentLayout& layout, const Experiment
                      checksum_hex(xxh64(std::as_bytes(std::span(spec_text.data(), spec_text.size())))),
                      expected_fingerprint(plan, task_index(plan, task.config, task.outer_fold, task.inner_fold))
                          .digest());
+}
+
+// The device a task of `spec` trains on (common/compute_device.hpp), reported with its reason
+// so that the log says what each task ran on and why.
+ComputeDevice device_for(const ExperimentSpec& spec, const TaskOptions& options, const std::string& prefix) {
+  const ComputeDevice device =
+      choose_device(spec.training.device, cuda_runtime(), local_rank_from(std::getenv), spec.slurm.ranks_per_gpu);
+  if (options.report) options.report(fmt::format("{}: training on {} ({})", prefix, device.name, device.reason));
+  return device;
 }
 
 std::string format_loss(double value) {
@@ -218,6 +228,8 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
     const SpecDocument document = SpecDocument::load(layout.spec(), plan.spec_dir);
     const ExperimentSpec spec = document.resolve(config.params);
     use_threads(thread_count_for(options.threads > 0 ? options.threads : spec.training.threads));
+    const ComputeDevice device = device_for(spec, options, prefix);
+    outcome.device = device.name;
 
     const EncodedData& data = encoded_data_for(spec.data);
     if (data.size() != plan.sample_count) {
@@ -249,7 +261,8 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
     checkpointing.report = [&](const std::string& line) {
       if (options.report) options.report(fmt::format("{}: {}", prefix, line));
     };
-    TrainingOutcome trained = train_and_evaluate(spec, data, train, test, seed, std::ref(progress), checkpointing);
+    TrainingOutcome trained =
+        train_and_evaluate(spec, data, train, test, seed, std::ref(progress), checkpointing, device);
     outcome.message = test_summary(trained);
     std::optional<ModelWeights> weights;
     if (spec.output.save_models) weights = weights_of(*trained.network, trained.standardizer, spec.data.targets.size());
@@ -259,6 +272,7 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
     result.provenance = {host_name(),
                          GRIDFOLD_VERSION,
                          torch_version(),
+                         device.name,
                          environment("SLURM_JOB_ID"),
                          environment("SLURM_ARRAY_JOB_ID"),
                          environment("SLURM_ARRAY_TASK_ID"),

@@ -33,6 +33,7 @@ struct TaskOutcome {
   std::size_t task = 0;
   std::filesystem::path file;  // the result file, or the failure file
   std::string message;         // failed: the reason; trained: a one-line test summary
+  std::string device;          // "cpu" or "cuda:N" once chosen; empty when the task failed before
   double seconds = 0;
 };
 

@@ -1,7 +1,11 @@
 #include "worker/torch_runtime.hpp"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 #include <torch/version.h>
+
+#include <fmt/format.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -31,6 +35,30 @@ void use_threads(int threads) {
 
 std::string torch_version() {
   return TORCH_VERSION;
+}
+
+CudaRuntime cuda_runtime() {
+  // hasCUDART is true only where LibTorch's CUDA library registered its hooks: a CPU build
+  // answers false. getNumGPUs asks the driver and is 0 without one.
+  const at::CUDAHooksInterface& hooks = at::detail::getCUDAHooks();
+  const bool compiled = hooks.hasCUDART();
+  return CudaRuntime{compiled, compiled ? hooks.getNumGPUs() : 0};
+}
+
+WorkerRuntime worker_runtime() {
+  const CudaRuntime cuda = cuda_runtime();
+  WorkerRuntime r;
+  r.gridfold_version = GRIDFOLD_VERSION;
+  r.torch_version = torch_version();
+  r.cuda_compiled = cuda.compiled;
+  r.visible_devices = cuda.visible_devices;
+  if (cuda.compiled) {
+    // CUDART versions read major * 1000 + minor * 10 (12010 is 12.1).
+    const long version = at::detail::getCUDAHooks().versionCUDART();
+    r.cuda_version = fmt::format("{}.{}", version / 1000, (version % 1000) / 10);
+  }
+  if (const char* visible = std::getenv("CUDA_VISIBLE_DEVICES")) r.cuda_visible_devices = visible;
+  return r;
 }
 
 }  // namespace gridfold::worker

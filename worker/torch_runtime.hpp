@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include "common/compute_device.hpp"
+#include "common/worker_runtime.hpp"
+
 namespace gridfold::worker {
 
 // Threads for training: `requested` when > 0, else SLURM_CPUS_PER_TASK, else all cores.
@@ -13,5 +16,12 @@ int thread_count_for(int requested);
 void use_threads(int threads);
 
 std::string torch_version();
+
+// Whether this process's LibTorch was built with CUDA (its CUDA library is loaded), and how
+// many devices it sees.
+CudaRuntime cuda_runtime();
+
+// The worker's report for `gridfold-worker --version`: versions, CUDA, visible devices.
+WorkerRuntime worker_runtime();
 
 }  // namespace gridfold::worker

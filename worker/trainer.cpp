@@ -109,16 +109,21 @@ torch::Tensor learning_targets(const EncodedData& data, const std::optional<Stan
 class TrainingRun {
  public:
   TrainingRun(const ExperimentSpec& spec, const EncodedData& data, std::span<const std::uint32_t> train_rows,
-              std::uint64_t seed, const ProgressCallback& progress, const Checkpointing& checkpointing)
-      : t_(spec.training), data_(data), progress_(progress), checkpointing_(checkpointing) {
+              std::uint64_t seed, const ProgressCallback& progress, const Checkpointing& checkpointing,
+              torch::Device device)
+      : t_(spec.training), data_(data), progress_(progress), checkpointing_(checkpointing), device_(device) {
     state_.order_rng.seed(derive_seed(seed, SeedStream::batch_order));
     split(train_rows, derive_seed(seed, SeedStream::validation_split));
     standardizer_ = fit_standardizer(spec, data, fit_rows_);
-    targets_ = learning_targets(data, standardizer_);
+    // The data goes to the device once per task (on the CPU these are the shared tensors
+    // themselves); batches are then gathered there.
+    inputs_ = data.inputs().to(device_);
+    lengths_ = data.lengths().to(device_);
+    targets_ = learning_targets(data, standardizer_).to(device_);
 
     const std::vector<std::int64_t> fit_index(fit_rows_.begin(), fit_rows_.end());
     const std::vector<std::int64_t> validation_index(validation_rows_.begin(), validation_rows_.end());
-    validation_index_ = row_tensor(validation_index);
+    validation_index_ = row_tensor(validation_index).to(device_);
     validation_targets_ = targets_.index_select(0, validation_index_);
 
     torch::manual_seed(derive_seed(seed, SeedStream::weights));
@@ -126,6 +131,7 @@ class TrainingRun {
     InputShape shape = data.input_shape();
     if (window_ > 0) shape.length = static_cast<int>(window_);
     network_ = build_network(spec.model, shape, data.heads());
+    network_->move_to(device_);  // before the optimizer, whose flat buffers take its parameters' device
     if (t_.balanced_sampling) {
       const std::size_t target = *balanced_target(data.heads());
       balanced_.emplace(fit_rows_, data.dataset().targets[target]);
@@ -142,13 +148,13 @@ class TrainingRun {
     const std::vector<std::int64_t> loss_rows =
         balanced_ ? balanced_->draw(kLossBalanceDraws * fit_rows_.size(), loss_balance_rng) : fit_index;
     loss_ = std::make_unique<MultitaskLoss>(data.heads(), spec.data.targets,
-                                            targets_.index_select(0, row_tensor(loss_rows)));
+                                            targets_.index_select(0, row_tensor(loss_rows).to(device_)));
     optimizer_ = std::make_unique<FlatOptimizer>(t_, network_->parameters());
-    if (t_.reverse_complement > 0) reverse_inputs_ = data.reverse_complement_inputs();
+    if (t_.reverse_complement > 0) reverse_inputs_ = data.reverse_complement_inputs().to(device_);
 
     const std::int64_t batch = t_.batch_size;
-    batch_inputs_ = torch::empty(with_rows(data.inputs(), batch), data.inputs().options());
-    batch_lengths_ = torch::empty({batch}, torch::kLong);
+    batch_inputs_ = torch::empty(with_rows(inputs_, batch), inputs_.options());
+    batch_lengths_ = torch::empty({batch}, lengths_.options());
     batch_targets_ = torch::empty(with_rows(targets_, batch), targets_.options());
   }
 
@@ -170,10 +176,11 @@ class TrainingRun {
       }
       const auto rows = static_cast<std::int64_t>(state_.order.size());
       const torch::Tensor order_tensor = torch::from_blob(state_.order.data(), {rows}, torch::kLong);
+      const torch::Tensor device_order = order_tensor.to(device_);  // one copy per epoch, none on the CPU
       while (state_.position < rows && !state_.stopped) {
         const auto train_start = Clock::now();
         const std::int64_t count = std::min<std::int64_t>(t_.batch_size, rows - state_.position);
-        train_step(order_tensor.narrow(0, state_.position, count));
+        train_step(order_tensor.narrow(0, state_.position, count), device_order.narrow(0, state_.position, count));
         out.train_seconds += seconds_since(train_start);
         state_.position = std::min(state_.position + t_.batch_size, rows);
         if (t_.eval_every > 0 && state_.step % t_.eval_every == 0) validate(out);
@@ -197,7 +204,8 @@ class TrainingRun {
   void score(std::span<const std::uint32_t> test_rows, TrainingOutcome& out) {
     const auto start = Clock::now();
     const std::vector<std::int64_t> index(test_rows.begin(), test_rows.end());
-    const torch::Tensor outputs = predict_rows(*network_, data_, row_tensor(index), window_);
+    torch::Tensor outputs = predict_rows(*network_, inputs_, lengths_, row_tensor(index).to(device_), window_);
+    if (outputs.defined()) outputs = outputs.cpu();  // scored against the dataset's raw targets
     for (const auto& head : data_.heads()) out.target_names.push_back(head.target);
     TestScores scores = score_rows(data_, standardizer_, test_rows, outputs);
     out.metrics = std::move(scores.metrics);
@@ -260,26 +268,28 @@ class TrainingRun {
   }
 
   // Gathers the batch into preallocated buffers (a full batch never allocates its inputs).
-  void train_step(const torch::Tensor& index) {
+  // `rows` is the batch's row indices on the CPU, where crops and strand flips are drawn;
+  // `index` the same on the training device.
+  void train_step(const torch::Tensor& rows, const torch::Tensor& index) {
     const std::int64_t count = index.size(0);
     torch::Tensor inputs, lengths, targets;
     torch::Tensor starts;
     if (window_ > 0) {  // each row's random window replaces the whole sequence
-      lengths = data_.lengths().index_select(0, index);
-      starts = draw_window_starts(lengths, window_, state_.order_rng);
-      inputs = gather_windows(data_.inputs(), index, starts, window_);
-      lengths = lengths.clamp_max(window_);
+      lengths = data_.lengths().index_select(0, rows);
+      starts = draw_window_starts(lengths, window_, state_.order_rng).to(device_);
+      inputs = gather_windows(inputs_, index, starts, window_);
+      lengths = lengths.clamp_max(window_).to(device_);
       targets = targets_.index_select(0, index);
     } else if (count == t_.batch_size) {
-      inputs = torch::index_select_out(batch_inputs_, data_.inputs(), 0, index);
-      lengths = torch::index_select_out(batch_lengths_, data_.lengths(), 0, index);
+      inputs = torch::index_select_out(batch_inputs_, inputs_, 0, index);
+      lengths = torch::index_select_out(batch_lengths_, lengths_, 0, index);
       targets = torch::index_select_out(batch_targets_, targets_, 0, index);
     } else {
-      inputs = data_.inputs().index_select(0, index);
-      lengths = data_.lengths().index_select(0, index);
+      inputs = inputs_.index_select(0, index);
+      lengths = lengths_.index_select(0, index);
       targets = targets_.index_select(0, index);
     }
-    if (reverse_inputs_.defined()) flip_strands(inputs, index, starts);
+    if (reverse_inputs_.defined()) flip_strands(inputs, rows, starts);
 
     optimizer_->zero_grad();
     const torch::Tensor loss = (*loss_)(network_->forward(inputs, lengths), targets);
@@ -301,18 +311,18 @@ class TrainingRun {
   // Reverse-complement augmentation: swaps in the other strand for a random subset of rows;
   // with crops, the window at the same start of the other strand, which is the reverse
   // complement of a forward window drawn just as uniformly.
-  void flip_strands(torch::Tensor& inputs, const torch::Tensor& index, const torch::Tensor& starts) {
+  void flip_strands(torch::Tensor& inputs, const torch::Tensor& batch_rows, const torch::Tensor& starts) {
     std::vector<std::int64_t> flipped;
-    const auto* rows = index.data_ptr<std::int64_t>();
+    const auto* rows = batch_rows.data_ptr<std::int64_t>();
     std::vector<std::int64_t> sources;
-    for (std::int64_t i = 0; i < index.size(0); ++i) {
+    for (std::int64_t i = 0; i < batch_rows.size(0); ++i) {
       if (static_cast<double>(state_.order_rng() >> 11) * 0x1.0p-53 < t_.reverse_complement) {
         flipped.push_back(i);
         sources.push_back(rows[i]);
       }
     }
     if (flipped.empty()) return;
-    const torch::Tensor flipped_rows = row_tensor(flipped), source_rows = row_tensor(sources);
+    const torch::Tensor flipped_rows = row_tensor(flipped).to(device_), source_rows = row_tensor(sources).to(device_);
     inputs.index_copy_(0, flipped_rows,
                        starts.defined()
                            ? gather_windows(reverse_inputs_, source_rows, starts.index_select(0, flipped_rows), window_)
@@ -326,7 +336,7 @@ class TrainingRun {
     double validation_loss = std::numeric_limits<double>::quiet_NaN();
     bool improved = false;
     if (validation_index_.numel() > 0) {
-      const torch::Tensor outputs = predict_rows(*network_, data_, validation_index_, window_);
+      const torch::Tensor outputs = predict_rows(*network_, inputs_, lengths_, validation_index_, window_);
       {
         torch::NoGradGuard no_grad;
         validation_loss = (*loss_)(outputs, validation_targets_).item<double>();
@@ -381,7 +391,9 @@ class TrainingRun {
   const Checkpointing& checkpointing_;
   std::vector<std::uint32_t> fit_rows_, validation_rows_;
   std::optional<Standardizer> standardizer_;
-  torch::Tensor targets_, validation_index_, validation_targets_, reverse_inputs_;
+  torch::Device device_;
+  // On device_: the data's inputs, lengths and learning targets, and the strand flips' inputs.
+  torch::Tensor inputs_, lengths_, targets_, validation_index_, validation_targets_, reverse_inputs_;
   torch::Tensor batch_inputs_, batch_lengths_, batch_targets_;
   std::int64_t window_ = 0;  // crop length the network trains on; 0: whole sequences
   std::optional<BalancedSampler> balanced_;
@@ -398,13 +410,15 @@ class TrainingRun {
 TrainingOutcome train_and_evaluate(const ExperimentSpec& spec, const EncodedData& data,
                                    std::span<const std::uint32_t> train_rows, std::span<const std::uint32_t> test_rows,
                                    std::uint64_t seed, const ProgressCallback& progress,
-                                   const Checkpointing& checkpointing) {
+                                   const Checkpointing& checkpointing, const ComputeDevice& device) {
   check_training_spec(spec.training, data);
   if (spec.data.targets.size() != data.heads().size()) {
     throw SpecError(fmt::format("the spec lists {} targets but the encoded data has {}", spec.data.targets.size(),
                                 data.heads().size()));
   }
-  TrainingRun run(spec, data, train_rows, seed, progress, checkpointing);
+  TrainingRun run(spec, data, train_rows, seed, progress, checkpointing,
+                  device.cuda ? torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(device.index))
+                              : torch::Device(torch::kCPU));
   TrainingOutcome out = run.run();
   run.score(test_rows, out);
   return out;

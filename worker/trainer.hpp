@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/compute_device.hpp"
 #include "common/encoding.hpp"
 #include "common/metrics.hpp"
 #include "common/position_labels.hpp"
@@ -71,12 +72,15 @@ struct TrainingOutcome {
 using ProgressCallback = std::function<void(const TrainingProgress&)>;
 
 // `seed` fixes the validation split, the initial weights and the batch order, so a task
-// trains the same way wherever and whenever it runs (given the same thread count), and
-// interrupted and resumed from its checkpoint too. The checkpoint file stays in place when
-// training returns or throws; removing it once the result is safe is the caller's job.
+// trains the same way wherever and whenever it runs (given the same thread count and kind
+// of device), and interrupted and resumed from its checkpoint too. The checkpoint file stays
+// in place when training returns or throws; removing it once the result is safe is the
+// caller's job. Training runs on `device`: the data's tensors are copied there once, batches
+// are gathered and validations run there, and only the test outputs come back to the CPU to
+// be scored; the returned network stays on `device`.
 TrainingOutcome train_and_evaluate(const ExperimentSpec& spec, const EncodedData& data,
                                    std::span<const std::uint32_t> train_rows, std::span<const std::uint32_t> test_rows,
                                    std::uint64_t seed, const ProgressCallback& progress = {},
-                                   const Checkpointing& checkpointing = {});
+                                   const Checkpointing& checkpointing = {}, const ComputeDevice& device = {});
 
 }  // namespace gridfold::worker

@@ -30,6 +30,9 @@ void add_submit(CLI::App& app, int& exit_code) {
   cmd->add_option("--launcher", options->launcher, "How ranks start inside an element")
       ->check(CLI::IsMember({"mpirun", "srun"}))
       ->default_val("mpirun");
+  cmd->add_flag("--allow-cpu", options->allow_cpu,
+                "With slurm.gpus > 0: submit even when gridfold-worker's LibTorch has no CUDA (tasks train on the "
+                "CPU)");
   cmd->add_flag("--json", *json, "Print the submission as JSON");
   cmd->callback([options, json, &exit_code] {
     use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
@@ -69,6 +72,9 @@ void add_resubmit(CLI::App& app, int& exit_code) {
       ->check(CLI::IsMember({"mpirun", "srun"}))
       ->default_val("mpirun");
   cmd->add_flag("--dry-run", options->submit.dry_run, "Write and print the job scripts; submit nothing");
+  cmd->add_flag("--allow-cpu", options->submit.allow_cpu,
+                "With slurm.gpus > 0: submit even when gridfold-worker's LibTorch has no CUDA (tasks train on the "
+                "CPU)");
   cmd->add_flag("--json", *json, "Print the submission as JSON");
   cmd->callback([options, json, &exit_code] {
     use_experiment_hdf5_settings(ExperimentLayout(options->submit.experiment));

@@ -106,6 +106,7 @@ std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const Expe
       continue;
     }
     ++(s.inner_fold == -1 ? r.outer_results : r.inner_results);
+    ++r.devices[s.device.empty() ? "unrecorded" : s.device];
     folds.push_back({config->second, s.outer_fold, s.inner_fold, std::move(s.metrics)});
   }
   // A fixed order fixes every floating-point sum: loose and archived results give identical output.
@@ -230,6 +231,9 @@ std::string render_text(const HarvestSummary& summary) {
       fmt::format("results     {} ({} outer, {} inner) from {} loose files and {} archived\n",
                   r.outer_results + r.inner_results, r.outer_results, r.inner_results, r.loose, r.archived);
   if (r.unplanned > 0) out += fmt::format("ignored     {} results of configs no longer in the plan\n", r.unplanned);
+  std::vector<std::string> devices;
+  for (const auto& [device, count] : r.devices) devices.push_back(fmt::format("{} {}", device, count));
+  if (!devices.empty()) out += fmt::format("devices     {}\n", fmt::join(devices, ", "));
   if (r.stale > 0) {
     out += fmt::format(
         "stale       {} results made from another spec, data, fold or gridfold version, left out "

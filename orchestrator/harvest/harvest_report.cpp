@@ -398,7 +398,8 @@ std::string report_json(const HarvestReport& r) {
                  {"archived", r.archived},
                  {"superseded", r.superseded},
                  {"unplanned", r.unplanned},
-                 {"stale", r.stale}}},
+                 {"stale", r.stale},
+                 {"devices", r.devices}}},
                {"targets", targets}};
   return j.dump(2) + "\n";
 }

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,6 +39,9 @@ struct HarvestReport {
   // Results of planned tasks whose fingerprint is not the one the plan expects (made from
   // another spec, data, fold or gridfold version): counted here, left out of every statistic.
   std::size_t stale = 0;
+  // The results counted above by the device they trained on ("cpu", "cuda:0"; "unrecorded"
+  // for results of gridfold versions that did not record it).
+  std::map<std::string, std::size_t> devices;
   std::vector<HarvestTarget> targets;
   std::vector<PredictionTable::Row> predictions;
   std::vector<PositionProfiles::Row> positions;  // per_position targets: F1 along the window

@@ -37,6 +37,10 @@ class SlurmClient {
   // One sacct call for all jobs; nothing when the cluster keeps no accounting.
   std::optional<std::vector<ElementRecord>> accounted(const std::vector<std::string>& job_ids) const;
 
+  // The runner this client's commands go through. Submission asks the worker for its
+  // runtime through it too, so a test's scripted runner answers that as well.
+  const CommandRunner& runner() const { return runner_; }
+
   // Adds jobs to a pending job's afterany dependency (a resubmission the pack job must wait for).
   void set_dependency(const std::string& job_id, const std::vector<std::string>& after_any) const;
 

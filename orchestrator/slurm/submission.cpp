@@ -14,6 +14,7 @@
 #include "common/atomic_file.hpp"
 #include "common/plan.hpp"
 #include "common/slurm_time.hpp"
+#include "orchestrator/slurm/gpu_request.hpp"
 #include "orchestrator/templates/script_template.hpp"
 #include "orchestrator/templates/template_dir.hpp"
 
@@ -52,6 +53,13 @@ std::vector<std::string> module_loads(const SlurmSpec& s) {
   return lines;
 }
 
+// The sbatch option that asks for the element's GPUs: slurm.gpus per rank, or, when
+// ranks_per_gpu ranks share each GPU, enough GPUs for the element's ranks.
+std::string gpu_request(const SlurmSpec& s) {
+  if (s.ranks_per_gpu <= 1) return fmt::format("--gpus-per-task={}", s.gpus);
+  return fmt::format("--gpus={}", (s.ntasks + s.ranks_per_gpu - 1) / s.ranks_per_gpu);
+}
+
 TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout& layout) {
   TemplateValues v;
   v.values["experiment"] = fs::absolute(layout.root()).lexically_normal().string();
@@ -61,6 +69,8 @@ TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout&
   v.values["cpus_per_task"] = std::to_string(spec.slurm.cpus_per_task);
   v.values["ntasks"] = std::to_string(spec.slurm.ntasks);
   v.values["gpus"] = std::to_string(spec.slurm.gpus);
+  v.values["ranks_per_gpu"] = std::to_string(spec.slurm.ranks_per_gpu);
+  v.values["gpu_request"] = gpu_request(spec.slurm);
   v.values["signal_seconds"] = std::to_string(spec.slurm.signal_seconds);
   v.values["gridfold"] = (executable_dir() / "gridfold").string();
   v.values["worker"] = worker_executable().string();
@@ -101,7 +111,8 @@ json to_json(const Submission& s) {
           {"pack_job_id", s.pack_job_id},
           {"pack_script", s.pack_script.string()},
           {"dry_run", s.dry_run},
-          {"split_note", s.split_note}};
+          {"split_note", s.split_note},
+          {"gpu_note", s.gpu_note}};
 }
 
 Submission from_json(const json& j) {
@@ -121,6 +132,7 @@ Submission from_json(const json& j) {
     s.arrays.push_back(std::move(array));
   }
   s.split_note = j.value("split_note", "");
+  s.gpu_note = j.value("gpu_note", "");  // absent in records of submissions before the GPU check
   s.pack_job_id = j.at("pack_job_id").get<std::string>();
   s.pack_script = j.at("pack_script").get<std::string>();
   s.dry_run = j.at("dry_run").get<bool>();
@@ -213,6 +225,10 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
     }
   }
   Submission s;
+  if (spec.slurm.gpus > 0) {
+    const fs::path worker = worker_executable();
+    s.gpu_note = check_gpu_request(spec, ask_worker_runtime(worker, slurm.runner()), worker, options.allow_cpu);
+  }
   s.submitted_at = now_iso();
   s.tasks = plan.tasks.size();
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
@@ -325,6 +341,7 @@ std::string render_text(const Submission& s) {
                      s.pack_job_id.empty() ? "-" : s.pack_job_id, s.pack_script.string());
   out += fmt::format("{} tasks in {} array(s)\n", s.tasks, s.arrays.size());
   if (!s.split_note.empty()) out += s.split_note + "\n";
+  if (!s.gpu_note.empty()) out += s.gpu_note + "\n";
   return out;
 }
 

@@ -57,6 +57,7 @@ struct Submission {
   std::filesystem::path pack_script;
   bool dry_run = false;
   std::string split_note;  // how the arrays were split: the MaxArraySize used, or why none was known
+  std::string gpu_note;    // with slurm.gpus > 0: what the worker said it can use (gpu_request.hpp)
 };
 
 struct SubmitOptions {
@@ -64,6 +65,7 @@ struct SubmitOptions {
   bool dry_run = false;
   std::string launcher = "mpirun";  // how ranks start inside an element: mpirun or srun
   std::string time;                 // overrides slurm.time (e.g. a resubmission after TIMEOUT)
+  bool allow_cpu = false;           // request slurm.gpus even from a worker without CUDA
 };
 
 // Some of a chunk's elements, by SLURM index (sorted).
@@ -87,7 +89,9 @@ struct PackDependency {
 Submission submit_experiment(const SubmitOptions& options, const SlurmClient& slurm);
 
 // The same for chosen elements only (resubmission). Throws SpecError for an options.time
-// that is not a SLURM time limit or not above slurm.signal_seconds.
+// that is not a SLURM time limit or not above slurm.signal_seconds. With slurm.gpus > 0 it
+// first asks the worker, through the client's runner, whether it can use CUDA, and throws
+// GpuRequestError (check_gpu_request) before anything is written or submitted.
 Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& plan, const ExperimentSpec& spec,
                          const std::vector<ArrayRequest>& requests, const SubmitOptions& options,
                          const SlurmClient& slurm, const PackDependency& pack);

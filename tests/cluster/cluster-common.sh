@@ -9,6 +9,8 @@ readonly MUNGE_DIR=$CLUSTER_DIR/munge
 readonly MARIADB_DIR=$CLUSTER_DIR/mariadb
 readonly SLURM_CONF_FILE=$CLUSTER_DIR/slurm.conf
 readonly SLURMDBD_CONF_FILE=$CLUSTER_DIR/slurmdbd.conf
+readonly GRES_CONF_FILE=$CLUSTER_DIR/gres.conf  # slurmd reads it beside slurm.conf
+readonly FAKE_GPU_DIR=$CLUSTER_DIR/gpus
 readonly ENV_FILE=$CLUSTER_DIR/env.sh
 
 readonly MUNGE_SOCKET=$MUNGE_DIR/munge.socket

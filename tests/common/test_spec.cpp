@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/config_text.hpp"
 #include "common/slurm_time.hpp"
 #include "common/spec.hpp"
 
@@ -291,4 +292,31 @@ TEST_CASE("output.hdf5_file_locking is unset by default, a boolean when given, a
 TEST_CASE("data.format hdf5 is refused when the spec is read, naming the formats gridfold reads", "[spec]") {
   const std::string spec = replaced(kValid, "  path: data/duplex.csv\n", "  path: data/duplex.csv\n  format: hdf5\n");
   CHECK_THROWS_WITH(parse(spec), Catch::Contains("data.format: 'hdf5' is not valid; expected one of csv, tsv, fasta"));
+}
+
+TEST_CASE("training.device is auto by default, cpu or cuda when given, and stays out of the config text", "[spec]") {
+  CHECK(parse(kValid).base().training.device == DeviceSetting::automatic);
+  const SpecDocument cuda = parse(replaced(kValid, "  epochs: 10", "  epochs: 10\n  device: cuda"));
+  CHECK(cuda.base().training.device == DeviceSetting::cuda);
+  // Where a task runs does not change what it trains: results stay valid when only it changes.
+  CHECK(canonical_config(cuda.base()) == canonical_config(parse(kValid).base()));
+  try {
+    parse(replaced(kValid, "  epochs: 10", "  epochs: 10\n  device: gpu"));
+    FAIL("expected SpecError");
+  } catch (const SpecError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("exp.yaml:14:11") && Catch::Contains("'gpu'") &&
+                             Catch::Contains("one of auto, cpu, cuda"));
+  }
+}
+
+TEST_CASE("slurm.ranks_per_gpu shares one GPU per rank between ranks, and needs slurm.gpus 1", "[spec]") {
+  CHECK(parse(kValid).base().slurm.ranks_per_gpu == 1);
+  CHECK(parse(replaced(kValid, "  mem: 8G", "  mem: 8G\n  gpus: 1\n  ranks_per_gpu: 4")).base().slurm.ranks_per_gpu ==
+        4);
+  try {
+    parse(replaced(kValid, "  mem: 8G", "  mem: 8G\n  ranks_per_gpu: 2"));
+    FAIL("expected SpecError");
+  } catch (const SpecError& e) {
+    CHECK_THAT(e.what(), Catch::Contains("slurm.ranks_per_gpu") && Catch::Contains("slurm.gpus is 0"));
+  }
 }

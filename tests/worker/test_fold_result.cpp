@@ -39,8 +39,18 @@ FoldResult sample_result() {
   r.eval_seconds = 0.5;
   r.total_seconds = 13.25;
   r.samples_trained = 5760;
-  r.provenance =
-      {"node7", "0.1.0", "1.13.1", "123", "120", "3", "n7", 1, 4, "2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z"};
+  r.provenance = {"node7",
+                  "0.1.0",
+                  "1.13.1",
+                  "cuda:1",
+                  "123",
+                  "120",
+                  "3",
+                  "n7",
+                  1,
+                  4,
+                  "2024-01-01T00:00:00Z",
+                  "2024-01-01T00:01:00Z"};
   return r;
 }
 
@@ -89,6 +99,7 @@ TEST_CASE("a fold result round-trips through HDF5", "[unit]") {
   CHECK(read.samples_trained == 5760);
   CHECK(read.provenance.host == "node7");
   CHECK(read.provenance.mpi_size == 4);
+  CHECK(read.provenance.device == "cuda:1");
   CHECK(read.provenance.finished_at == "2024-01-01T00:01:00Z");
 }
 

@@ -9,6 +9,7 @@
 #include "common/plan.hpp"
 #include "tests/worker/toy_data.hpp"
 #include "worker/task_runner.hpp"
+#include "worker/torch_runtime.hpp"
 
 using namespace gridfold;
 using namespace gridfold::worker;
@@ -21,7 +22,8 @@ struct ToyExperiment {
 };
 
 // A planned three-fold experiment on toy data; `gc_value` replaces every gc target when set.
-ToyExperiment toy_experiment(const std::string& name, std::optional<double> gc_value = {}) {
+ToyExperiment toy_experiment(const std::string& name, std::optional<double> gc_value = {},
+                             const std::string& device = "auto") {
   const auto dir = test::fresh_directory(name);
   const Dataset data = test::toy_dataset(120);
   std::ofstream csv(dir / "toy.csv");
@@ -41,12 +43,12 @@ data:
   targets:
     - {{name: gc, task: regression}}
 model: {{family: cnn1d, filters: [8], kernel_size: 3, global_pooling: sum, dense: [8], dropout: 0.0}}
-training: {{epochs: 2, batch_size: 16, lr: 0.003, seed: 3, threads: 1}}
+training: {{epochs: 2, batch_size: 16, lr: 0.003, seed: 3, threads: 1, device: {}}}
 resampling:
   outer: {{kfold: {{k: 3}}}}
   seed: 1
 )",
-                                              name, gc_value ? "false" : "true");
+                                              name, gc_value ? "false" : "true", device);
   const SpecDocument document = SpecDocument::load(layout.spec());
   ExperimentPlan plan = make_plan(document, data.size(), {}, {});
   plan.spec_dir = dir;
@@ -82,9 +84,17 @@ TEST_CASE("a task writes its fold result, and a rerun skips it", "[unit]") {
   CHECK(result.sample_index == std::vector<std::uint32_t>(test_rows.begin(), test_rows.end()));
   CHECK(result.metrics.at("gc").count("r2") == 1);
   CHECK_FALSE(result.provenance.torch_version.empty());
+  const CudaRuntime cuda = cuda_runtime();
+  const std::string device = cuda.compiled && cuda.visible_devices > 0 ? "cuda:0" : "cpu";
+  CHECK(result.provenance.device == device);
+  CHECK(first.device == device);
   CHECK(result.history_step.size() == 2);
 
-  REQUIRE_FALSE(lines.empty());
+  REQUIRE(lines.size() >= 2);
+  CHECK_THAT(lines.front(),
+             Catch::StartsWith(fmt::format("task 1 config {} outer {}: training on {} (training.device auto", config.id,
+                                           task.outer_fold, device)));
+  lines.erase(lines.begin());
   for (const auto& line : lines) {
     CHECK(line.rfind(fmt::format("task 1 config {} outer {}: epoch ", config.id, task.outer_fold), 0) == 0);
     CHECK(line.find_first_of("\r\n") == std::string::npos);
@@ -104,6 +114,22 @@ TEST_CASE("a loss that becomes NaN or infinite fails the task with that reason",
   const std::string text = file_text(outcome.file);
   CHECK_THAT(text, Catch::Contains("task: 0\n"));
   CHECK_THAT(text, Catch::Contains("reason: training loss became inf"));
+  CHECK_FALSE(std::filesystem::exists(e.layout.result(e.plan.configs[task.config].id, task.outer_fold, -1)));
+}
+
+TEST_CASE("training.device cuda without a usable GPU fails the task with the reason, never trains on the CPU",
+          "[unit]") {
+  const CudaRuntime cuda = cuda_runtime();
+  if (cuda.compiled && cuda.visible_devices > 0) {
+    WARN("skipped: this machine has a usable GPU, so training.device cuda trains");
+    return;
+  }
+  const ToyExperiment e = toy_experiment("cuda_required", {}, "cuda");
+  const TaskOutcome outcome = run_task(e.layout, e.plan, 0, {});
+  REQUIRE(outcome.status == TaskOutcome::Status::failed);
+  CHECK_THAT(outcome.message, Catch::Contains("training.device is cuda but"));
+  CHECK_THAT(file_text(outcome.file), Catch::Contains("reason: training.device is cuda but"));
+  const Task& task = e.plan.tasks[0];
   CHECK_FALSE(std::filesystem::exists(e.layout.result(e.plan.configs[task.config].id, task.outer_fold, -1)));
 }
 

@@ -23,7 +23,7 @@ TemplateValues training_values(const std::string& launcher, std::vector<std::str
                                const std::string& experiment) {
   TemplateValues v;
   for (const char* name : {"job_name", "array", "log_dir", "time", "mem", "ntasks", "cpus_per_task", "gpus",
-                           "signal_seconds", "element_offset", "tasks_per_element"}) {
+                           "ranks_per_gpu", "gpu_request", "signal_seconds", "element_offset", "tasks_per_element"}) {
     v.values[name] = "1";
   }
   v.values["experiment"] = experiment;

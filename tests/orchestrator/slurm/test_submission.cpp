@@ -98,9 +98,9 @@ TEST_CASE("a block placeholder expands to its generated lines", "[template]") {
 
 TEST_CASE("every built-in template renders with the values gridfold provides", "[template]") {
   TemplateValues v;
-  for (const char* name :
-       {"job_name", "array", "log_dir", "time", "mem", "ntasks", "cpus_per_task", "gpus", "signal_seconds", "launcher",
-        "worker", "experiment", "element_offset", "tasks_per_element", "gridfold"}) {
+  for (const char* name : {"job_name", "array", "log_dir", "time", "mem", "ntasks", "cpus_per_task", "gpus",
+                           "ranks_per_gpu", "gpu_request", "signal_seconds", "launcher", "worker", "experiment",
+                           "element_offset", "tasks_per_element", "gridfold"}) {
     v.values[name] = "1";
   }
   v.blocks["sbatch_options"] = {};
