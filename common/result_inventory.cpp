@@ -5,7 +5,7 @@
 #include <sstream>
 #include <unordered_map>
 
-#include "common/atomic_file.hpp"
+#include "common/archive_summary.hpp"
 #include "common/checksum.hpp"
 #include "common/fold_scores.hpp"
 #include "common/hdf5.hpp"
@@ -16,8 +16,6 @@ namespace gridfold {
 namespace fs = std::filesystem;
 
 namespace {
-
-constexpr std::string_view kResultsPrefix = "results/";
 
 // Maps "<config id>/<result file name>" to its task, and tells current results from stale ones.
 class ResultNames {
@@ -59,67 +57,11 @@ class ResultNames {
   std::unordered_map<std::string, std::pair<int, int>> folds_of_file_;
 };
 
-// In a folder of its own: a "pack-*" file without an index would be pack's debris.
-fs::path fingerprint_list_path(const fs::path& archive) {
-  return archive.parent_path() / "fingerprints" / (archive.filename().string() + ".tsv");
-}
-
-// The kept list, when it names exactly the archive's result members with their checksums.
-std::optional<std::vector<std::pair<std::string, std::string>>> read_kept_list(
-    const fs::path& file, const std::vector<const ArchiveMember*>& members) {
-  std::string text;
-  try {
-    if (!fs::exists(file)) return std::nullopt;
-    text = read_text_file(file);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  std::vector<std::pair<std::string, std::string>> list;
-  std::istringstream in(text);
-  std::string line;
-  std::size_t i = 0;
-  while (std::getline(in, line)) {
-    const auto tab1 = line.find('\t');
-    const auto tab2 = tab1 == std::string::npos ? tab1 : line.find('\t', tab1 + 1);
-    if (tab2 == std::string::npos || i >= members.size()) return std::nullopt;
-    const ArchiveMember& m = *members[i++];
-    if (line.substr(0, tab1) != m.name || line.substr(tab1 + 1, tab2 - tab1 - 1) != checksum_hex(m.checksum)) {
-      return std::nullopt;
-    }
-    list.emplace_back(m.name, line.substr(tab2 + 1));
-  }
-  if (i != members.size()) return std::nullopt;
-  return list;
-}
-
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> archive_fingerprints(const CatalogedArchive& archive) {
-  std::vector<const ArchiveMember*> members;
-  for (const ArchiveMember& m : archive.index.members) {
-    if (m.name.starts_with(kResultsPrefix) && m.name.ends_with(".h5")) members.push_back(&m);
-  }
-  const fs::path kept = fingerprint_list_path(archive.archive);
-  if (auto list = read_kept_list(kept, members)) return *list;
-
   std::vector<std::pair<std::string, std::string>> list;
-  std::string text;
-  read_members(archive.archive, archive.index, members, [&](const ArchiveMember& m, std::span<const std::byte> data) {
-    std::string digest;
-    try {
-      digest = read_fold_scores_image(data.data(), data.size(), m.name).fingerprint;
-    } catch (const h5::Error&) {
-      // Not a readable result: it matches no task, like a loose file that is not one.
-    }
-    text += fmt::format("{}\t{}\t{}\n", m.name, checksum_hex(m.checksum), digest);
-    list.emplace_back(m.name, std::move(digest));
-  });
-  try {
-    fs::create_directories(kept.parent_path());
-    write_text_atomically(kept, text);
-  } catch (const std::exception&) {
-    // A read-only archive directory: the list is recomputed next time, nothing is lost.
-  }
+  for (ResultSummary& s : archive_summary(archive, false)) list.emplace_back(std::move(s.name), std::move(s.digest));
   return list;
 }
 
@@ -145,7 +87,9 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
       if (!dir.is_directory() || !names.has_config(config_id)) continue;
       for (const auto& file : fs::directory_iterator(dir.path())) {
         const std::ptrdiff_t task = names.task_of(config_id, file.path().filename().string());
-        if (task >= 0) names.mark(task, result_file_fingerprint(file.path()), inventory);
+        if (task < 0) continue;
+        names.mark(task, result_file_fingerprint(file.path()), inventory);
+        ++inventory.loose;
       }
     }
   }
@@ -162,7 +106,9 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
     if (!any) continue;
     for (const auto& [member, digest] : archive_fingerprints(archive)) {
       const fs::path name(member);
-      names.mark(names.task_of(name.parent_path().filename().string(), name.filename().string()), digest, inventory);
+      const std::ptrdiff_t task = names.task_of(name.parent_path().filename().string(), name.filename().string());
+      names.mark(task, digest, inventory);
+      inventory.archived += task >= 0 ? 1 : 0;
     }
   }
   inventory.stale = names.stale(inventory);
