@@ -52,7 +52,9 @@ std::vector<std::string> module_loads(const SlurmSpec& s) {
   return lines;
 }
 
-TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout& layout) {
+}  // namespace
+
+TemplateValues job_template_values(const ExperimentSpec& spec, const ExperimentLayout& layout) {
   TemplateValues v;
   v.values["experiment"] = fs::absolute(layout.root()).lexically_normal().string();
   v.values["log_dir"] = fs::absolute(layout.logs_dir()).lexically_normal().string();
@@ -68,6 +70,8 @@ TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout&
   v.blocks["module_loads"] = module_loads(spec.slurm);
   return v;
 }
+
+namespace {
 
 // SLURM's --array syntax for sorted indices: runs of consecutive indices become ranges.
 std::string array_spec(const std::vector<std::size_t>& indices, int throttle) {
@@ -222,7 +226,7 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
   const fs::path script_dir = layout.slurm_dir() / fmt::format("submit-{:03d}", read_submissions(layout).size());
   fs::create_directories(script_dir);
 
-  TemplateValues values = common_values(spec, layout);
+  TemplateValues values = job_template_values(spec, layout);
   values.values["launcher"] = options.launcher;
   values.values["tasks_per_element"] = std::to_string(s.tasks_per_element);
   if (!options.time.empty()) values.values["time"] = options.time;
