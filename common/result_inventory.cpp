@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "common/archive_summary.hpp"
@@ -17,6 +20,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
+constexpr std::string_view kResultsDir = "results/";
+
+// A member name "results/<config id>/<file>" split into config id and file; nothing when it
+// has another form.
+std::optional<std::pair<std::string_view, std::string_view>> split_result_name(std::string_view name) {
+  if (!name.starts_with(kResultsDir)) return std::nullopt;
+  name.remove_prefix(kResultsDir.size());
+  const auto slash = name.find('/');
+  if (slash == std::string_view::npos || name.find('/', slash + 1) != std::string_view::npos) return std::nullopt;
+  return std::pair{name.substr(0, slash), name.substr(slash + 1)};
+}
+
 // Maps "<config id>/<result file name>" to its task, and tells current results from stale ones.
 class ResultNames {
  public:
@@ -29,9 +44,9 @@ class ResultNames {
     }
     seen_.assign(plan.tasks.size(), false);
   }
-  bool has_config(const std::string& id) const { return config_of_id_.contains(id); }
+  bool has_config(std::string_view id) const { return config_of_id_.contains(id); }
   // The task of a result name, or -1 when the name belongs to no task of the plan.
-  std::ptrdiff_t task_of(const std::string& config_id, const std::string& file) const {
+  std::ptrdiff_t task_of(std::string_view config_id, std::string_view file) const {
     const auto config = config_of_id_.find(config_id);
     const auto folds = folds_of_file_.find(file);
     if (config == config_of_id_.end() || folds == folds_of_file_.end()) return -1;
@@ -53,8 +68,13 @@ class ResultNames {
   const ExperimentPlan& plan_;
   std::vector<std::string> expected_;
   std::vector<bool> seen_;
-  std::unordered_map<std::string, std::uint32_t> config_of_id_;
-  std::unordered_map<std::string, std::pair<int, int>> folds_of_file_;
+  // Looked up by string_view: a million archived names are not copied into strings.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> config_of_id_;
+  std::unordered_map<std::string, std::pair<int, int>, Hash, std::equal_to<>> folds_of_file_;
 };
 
 }  // namespace
@@ -94,20 +114,17 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
     }
   }
   for (const auto& archive : list_archives(archive_dir, plan.experiment_id)) {
-    bool any = false;
-    for (const auto& member : archive.index.members) {
-      const fs::path name(member.name);  // results/<config id>/<file>
-      if (name.parent_path().parent_path() == "results" &&
-          names.task_of(name.parent_path().filename().string(), name.filename().string()) >= 0) {
-        any = true;
-        break;
-      }
+    const auto task_of = [&](std::string_view member) -> std::ptrdiff_t {
+      const auto parts = split_result_name(member);
+      return parts ? names.task_of(parts->first, parts->second) : -1;
+    };
+    if (std::none_of(archive.index.members.begin(), archive.index.members.end(),
+                     [&](const ArchiveMember& m) { return task_of(m.name) >= 0; })) {
+      continue;
     }
-    if (!any) continue;
-    for (const auto& [member, digest] : archive_fingerprints(archive)) {
-      const fs::path name(member);
-      const std::ptrdiff_t task = names.task_of(name.parent_path().filename().string(), name.filename().string());
-      names.mark(task, digest, inventory);
+    for (const ResultSummary& r : archive_summary(archive, false)) {
+      const std::ptrdiff_t task = task_of(r.name);
+      names.mark(task, r.digest, inventory);
       inventory.archived += task >= 0 ? 1 : 0;
     }
   }

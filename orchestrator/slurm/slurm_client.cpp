@@ -157,8 +157,9 @@ std::size_t SlurmClient::queued_job_count(const std::string& user) const {
 std::optional<int> SlurmClient::submit_job_limit(const std::string& user, const std::string& qos) const {
   const CommandResult assoc =
       runner_({"sacctmgr", "-n", "-P", "show", "assoc", "where", "user=" + user, "format=MaxSubmitJobs,DefaultQOS"});
-  if (assoc.exit_code != 0) return std::nullopt;  // no accounting: nothing to read a limit from
-  const auto [assoc_limit, default_qos] = parse_assoc_submit_limit(assoc.out);
+  // Without accounting both queries fail, and there is no limit to read.
+  const auto [assoc_limit, default_qos] =
+      assoc.exit_code == 0 ? parse_assoc_submit_limit(assoc.out) : std::pair<std::optional<int>, std::string>{};
   const std::string name = !qos.empty() ? qos : !default_qos.empty() ? default_qos : "normal";
   const CommandResult q =
       runner_({"sacctmgr", "-n", "-P", "show", "qos", "where", "name=" + name, "format=MaxSubmitJobsPerUser"});

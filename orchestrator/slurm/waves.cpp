@@ -62,7 +62,7 @@ WaveState first_state(const ExperimentSpec& spec, std::size_t elements, const Sl
       return s;
     }
     s.limit_source = "no submit limit (sacctmgr shows none, or accounting is off)";
-  } catch (const SlurmError& e) {
+  } catch (const std::exception& e) {  // no sacctmgr at all, or one that prints nonsense
     s.limit_source = fmt::format("no submit limit known ({})", e.what());
   }
   return s;

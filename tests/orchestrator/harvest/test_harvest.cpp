@@ -549,3 +549,11 @@ TEST_CASE("pack keeps each archived result's digest and scores beside the archiv
   CHECK(inventory.archived == 48);
   CHECK(read_text_file(kept) == text);
 }
+
+TEST_CASE("the expected digests of all tasks at once are each task's own fingerprint digest", "[harvest]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  const std::vector<std::string> all = expected_digests(e.plan());
+  REQUIRE(all.size() == e.plan().tasks.size());
+  for (std::size_t t = 0; t < all.size(); ++t) CHECK(all[t] == expected_fingerprint(e.plan(), t).digest());
+}
