@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <optional>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
-#include "common/atomic_file.hpp"
+#include "common/archive_summary.hpp"
 #include "common/checksum.hpp"
 #include "common/fold_scores.hpp"
 #include "common/hdf5.hpp"
@@ -17,7 +20,17 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kResultsPrefix = "results/";
+constexpr std::string_view kResultsDir = "results/";
+
+// A member name "results/<config id>/<file>" split into config id and file; nothing when it
+// has another form.
+std::optional<std::pair<std::string_view, std::string_view>> split_result_name(std::string_view name) {
+  if (!name.starts_with(kResultsDir)) return std::nullopt;
+  name.remove_prefix(kResultsDir.size());
+  const auto slash = name.find('/');
+  if (slash == std::string_view::npos || name.find('/', slash + 1) != std::string_view::npos) return std::nullopt;
+  return std::pair{name.substr(0, slash), name.substr(slash + 1)};
+}
 
 // Maps "<config id>/<result file name>" to its task, and tells current results from stale ones.
 class ResultNames {
@@ -31,9 +44,9 @@ class ResultNames {
     }
     seen_.assign(plan.tasks.size(), false);
   }
-  bool has_config(const std::string& id) const { return config_of_id_.contains(id); }
+  bool has_config(std::string_view id) const { return config_of_id_.contains(id); }
   // The task of a result name, or -1 when the name belongs to no task of the plan.
-  std::ptrdiff_t task_of(const std::string& config_id, const std::string& file) const {
+  std::ptrdiff_t task_of(std::string_view config_id, std::string_view file) const {
     const auto config = config_of_id_.find(config_id);
     const auto folds = folds_of_file_.find(file);
     if (config == config_of_id_.end() || folds == folds_of_file_.end()) return -1;
@@ -55,71 +68,20 @@ class ResultNames {
   const ExperimentPlan& plan_;
   std::vector<std::string> expected_;
   std::vector<bool> seen_;
-  std::unordered_map<std::string, std::uint32_t> config_of_id_;
-  std::unordered_map<std::string, std::pair<int, int>> folds_of_file_;
+  // Looked up by string_view: a million archived names are not copied into strings.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> config_of_id_;
+  std::unordered_map<std::string, std::pair<int, int>, Hash, std::equal_to<>> folds_of_file_;
 };
-
-// In a folder of its own: a "pack-*" file without an index would be pack's debris.
-fs::path fingerprint_list_path(const fs::path& archive) {
-  return archive.parent_path() / "fingerprints" / (archive.filename().string() + ".tsv");
-}
-
-// The kept list, when it names exactly the archive's result members with their checksums.
-std::optional<std::vector<std::pair<std::string, std::string>>> read_kept_list(
-    const fs::path& file, const std::vector<const ArchiveMember*>& members) {
-  std::string text;
-  try {
-    if (!fs::exists(file)) return std::nullopt;
-    text = read_text_file(file);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  std::vector<std::pair<std::string, std::string>> list;
-  std::istringstream in(text);
-  std::string line;
-  std::size_t i = 0;
-  while (std::getline(in, line)) {
-    const auto tab1 = line.find('\t');
-    const auto tab2 = tab1 == std::string::npos ? tab1 : line.find('\t', tab1 + 1);
-    if (tab2 == std::string::npos || i >= members.size()) return std::nullopt;
-    const ArchiveMember& m = *members[i++];
-    if (line.substr(0, tab1) != m.name || line.substr(tab1 + 1, tab2 - tab1 - 1) != checksum_hex(m.checksum)) {
-      return std::nullopt;
-    }
-    list.emplace_back(m.name, line.substr(tab2 + 1));
-  }
-  if (i != members.size()) return std::nullopt;
-  return list;
-}
 
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> archive_fingerprints(const CatalogedArchive& archive) {
-  std::vector<const ArchiveMember*> members;
-  for (const ArchiveMember& m : archive.index.members) {
-    if (m.name.starts_with(kResultsPrefix) && m.name.ends_with(".h5")) members.push_back(&m);
-  }
-  const fs::path kept = fingerprint_list_path(archive.archive);
-  if (auto list = read_kept_list(kept, members)) return *list;
-
   std::vector<std::pair<std::string, std::string>> list;
-  std::string text;
-  read_members(archive.archive, archive.index, members, [&](const ArchiveMember& m, std::span<const std::byte> data) {
-    std::string digest;
-    try {
-      digest = read_fold_scores_image(data.data(), data.size(), m.name).fingerprint;
-    } catch (const h5::Error&) {
-      // Not a readable result: it matches no task, like a loose file that is not one.
-    }
-    text += fmt::format("{}\t{}\t{}\n", m.name, checksum_hex(m.checksum), digest);
-    list.emplace_back(m.name, std::move(digest));
-  });
-  try {
-    fs::create_directories(kept.parent_path());
-    write_text_atomically(kept, text);
-  } catch (const std::exception&) {
-    // A read-only archive directory: the list is recomputed next time, nothing is lost.
-  }
+  for (ResultSummary& s : archive_summary(archive, false)) list.emplace_back(std::move(s.name), std::move(s.digest));
   return list;
 }
 
@@ -145,24 +107,25 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
       if (!dir.is_directory() || !names.has_config(config_id)) continue;
       for (const auto& file : fs::directory_iterator(dir.path())) {
         const std::ptrdiff_t task = names.task_of(config_id, file.path().filename().string());
-        if (task >= 0) names.mark(task, result_file_fingerprint(file.path()), inventory);
+        if (task < 0) continue;
+        names.mark(task, result_file_fingerprint(file.path()), inventory);
+        ++inventory.loose;
       }
     }
   }
   for (const auto& archive : list_archives(archive_dir, plan.experiment_id)) {
-    bool any = false;
-    for (const auto& member : archive.index.members) {
-      const fs::path name(member.name);  // results/<config id>/<file>
-      if (name.parent_path().parent_path() == "results" &&
-          names.task_of(name.parent_path().filename().string(), name.filename().string()) >= 0) {
-        any = true;
-        break;
-      }
+    const auto task_of = [&](std::string_view member) -> std::ptrdiff_t {
+      const auto parts = split_result_name(member);
+      return parts ? names.task_of(parts->first, parts->second) : -1;
+    };
+    if (std::none_of(archive.index.members.begin(), archive.index.members.end(),
+                     [&](const ArchiveMember& m) { return task_of(m.name) >= 0; })) {
+      continue;
     }
-    if (!any) continue;
-    for (const auto& [member, digest] : archive_fingerprints(archive)) {
-      const fs::path name(member);
-      names.mark(names.task_of(name.parent_path().filename().string(), name.filename().string()), digest, inventory);
+    for (const ResultSummary& r : archive_summary(archive, false)) {
+      const std::ptrdiff_t task = task_of(r.name);
+      names.mark(task, r.digest, inventory);
+      inventory.archived += task >= 0 ? 1 : 0;
     }
   }
   inventory.stale = names.stale(inventory);

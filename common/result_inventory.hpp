@@ -19,6 +19,9 @@ namespace gridfold {
 struct ResultInventory {
   std::vector<bool> done;  // done[i]: task i has a result with the expected fingerprint
   std::size_t stale = 0;   // tasks that have results, none of them with the expected fingerprint
+  // Result files of the plan's tasks: loose under results/, and members of committed archives
+  // (a result archived twice counts twice); the bound waves keep on loose files (inode quotas).
+  std::size_t loose = 0, archived = 0;
 };
 
 // Walks the results that exist rather than probing every task's path (a million stat calls
@@ -27,10 +30,8 @@ struct ResultInventory {
 ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentPlan& plan,
                                const std::filesystem::path& archive_dir);
 
-// The fingerprint digest of every result member of a committed archive, by member name.
-// Archives never change once committed, so the list is kept beside the archives
-// ("fingerprints/<archive name>.tsv": name, member checksum, digest) after the first read and
-// reused while it agrees with the index; where it cannot be written it is recomputed.
+// The fingerprint digest of every result member of a committed archive, by member name, from
+// the archive's summary (common/archive_summary.hpp: written by pack, else computed once and kept).
 std::vector<std::pair<std::string, std::string>> archive_fingerprints(const CatalogedArchive& archive);
 
 // The fingerprint digest of a loose result file; empty when it has none (schema before 4) or

@@ -276,6 +276,7 @@ SlurmSpec parse_slurm(MapReader r, const ParseContext& ctx) {
   r.read("template", [&](const Value& x) { s.template_path = as_path(x, ctx); });
   const std::optional<Value> signal = r.get("signal_seconds");
   if (signal) s.signal_seconds = static_cast<int>(as_integer(*signal, 0, 65535));
+  r.read("max_queued", [&](const Value& x) { s.max_queued = static_cast<int>(as_integer(x, 0, kMaxInt)); });
   r.finish();
   // A shared GPU is one device seen by several ranks; a rank cannot share several.
   if (ranks_per_gpu && s.ranks_per_gpu > 1 && s.gpus != 1) {
@@ -311,6 +312,7 @@ OutputSpec parse_output(MapReader r, const ParseContext& ctx) {
          [&](const Value& x) { o.archive_size_mb = static_cast<std::uint64_t>(as_integer(x, 1, 1 << 30)); });
   r.read("save_models", [&](const Value& x) { o.save_models = as_bool(x); });
   r.read("hdf5_file_locking", [&](const Value& x) { o.hdf5_file_locking = as_bool(x); });
+  r.read("pack_every", [&](const Value& x) { o.pack_every = static_cast<int>(as_integer(x, 0, kMaxInt)); });
   r.finish();
   return o;
 }

@@ -150,6 +150,10 @@ struct SlurmSpec {
   std::vector<std::string> extra_directives;  // "--constraint=avx2"
   std::filesystem::path template_path;        // empty = built-in template
   int signal_seconds = 120;                   // USR1 this long before the time limit
+  // Jobs (each array element one) the experiment may keep queued or running at once; more
+  // are submitted in waves (orchestrator/slurm/waves.hpp). Unset: the QOS's or association's
+  // submit limit where accounting answers, else none; 0: none.
+  std::optional<int> max_queued;
 };
 
 enum class Compression { zstd, gzip, none };
@@ -162,6 +166,7 @@ struct OutputSpec {
   // Whether HDF5 locks the files gridfold opens; unset = HDF5's default (on). The environment
   // overrides it (see h5::file_locking in common/hdf5.hpp).
   std::optional<bool> hdf5_file_locking;
+  int pack_every = 0;  // elements per wave, each packed by its own pack job; 0 = as many as fit
 };
 
 enum class FinalModelStrategy { refit, ensemble };

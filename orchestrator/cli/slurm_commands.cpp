@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -16,6 +17,7 @@
 #include "orchestrator/slurm/slurm_client.hpp"
 #include "orchestrator/slurm/status_watch.hpp"
 #include "orchestrator/slurm/submission.hpp"
+#include "orchestrator/slurm/waves.hpp"
 
 namespace gridfold::cli {
 
@@ -34,12 +36,23 @@ void add_submit(CLI::App& app, int& exit_code) {
                 "With slurm.gpus > 0: submit even when gridfold-worker's LibTorch has no CUDA (tasks train on the "
                 "CPU)");
   cmd->add_flag("--json", *json, "Print the submission as JSON");
-  cmd->callback([options, json, &exit_code] {
+  auto next_wave = std::make_shared<bool>(false);
+  // Run by the chain job (slurm_templates/wave.sbatch), which SLURM_JOB_ID identifies; hidden.
+  cmd->add_flag("--next-wave", *next_wave, "Submit the next waves as the experiment's chain job")->group("");
+  cmd->callback([options, json, next_wave, &exit_code] {
     use_experiment_hdf5_settings(ExperimentLayout(options->experiment));
-    const Submission s = submit_experiment(*options, SlurmClient{});
-    std::cout << (*json ? render_json(s) : render_text(s));
+    std::string chain_job;
+    if (*next_wave) {
+      const char* id = std::getenv("SLURM_JOB_ID");
+      if (id == nullptr || *id == '\0') throw SpecError("--next-wave runs only inside the chain job (no SLURM_JOB_ID)");
+      chain_job = id;
+    }
+    const WaveRound round = submit_waves(*options, SlurmClient{}, chain_job);
+    std::cout << (*json ? render_json(round) : render_text(round));
     if (options->dry_run && !*json) {
-      for (const auto& a : s.arrays) std::cout << "\n# " << a.script.string() << "\n" << read_text_file(a.script);
+      for (const auto& s : round.submissions) {
+        for (const auto& a : s.arrays) std::cout << "\n# " << a.script.string() << "\n" << read_text_file(a.script);
+      }
     }
     exit_code = kExitOk;
   });

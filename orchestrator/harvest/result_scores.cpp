@@ -105,7 +105,7 @@ std::vector<NamedScores> read_share(const ResultStore& store, std::size_t shard,
       [&](const std::string& name, std::span<const std::byte> bytes) {
         scores.push_back({name, read_fold_scores_image(bytes.data(), bytes.size(), name)});
       },
-      shard, shards);
+      shard, shards, true);
   return scores;
 }
 
@@ -215,9 +215,8 @@ void collect(Child& c, std::vector<NamedScores>& scores) {
   }
 }
 
-}  // namespace
-
-std::vector<NamedScores> read_result_scores(const ResultStore& store, unsigned processes) {
+// The scores of the results without a summary, in `processes` processes.
+std::vector<NamedScores> read_unsummarised(const ResultStore& store, unsigned processes) {
   if (processes <= 1) return read_share(store, 0, 1);
   Children children;
   for (unsigned shard = 1; shard < processes; ++shard) {
@@ -232,6 +231,14 @@ std::vector<NamedScores> read_result_scores(const ResultStore& store, unsigned p
   }
   std::vector<NamedScores> scores = read_share(store, 0, processes);
   for (Child& c : children.list()) collect(c, scores);
+  return scores;
+}
+
+}  // namespace
+
+std::vector<NamedScores> read_result_scores(const ResultStore& store, unsigned processes) {
+  std::vector<NamedScores> scores = read_unsummarised(store, processes);
+  store.for_each_summarised([&](NamedScores&& s) { scores.push_back(std::move(s)); });
   return scores;
 }
 

@@ -12,15 +12,10 @@
 
 namespace gridfold {
 
-struct NamedScores {
-  std::string name;  // as ResultStore names results
-  FoldScores scores;
-};
-
-// Splits the results into `processes` shares (ResultStore::for_each); share 0 is read in this
-// process, the others in forked children that return their scores through anonymous memory
-// files. An error in a child is rethrown here with its type (ArchiveError, h5::Error) or as
-// std::runtime_error.
+// Scores kept in archive summaries are read from them; the other results are split into
+// `processes` shares (ResultStore::for_each); share 0 is read in this process, the others in
+// forked children that return their scores through anonymous memory files. An error in a child is rethrown here with
+// its type (ArchiveError, h5::Error) or as std::runtime_error.
 std::vector<NamedScores> read_result_scores(const ResultStore& store, unsigned processes);
 
 // The CPUs this process may run on (its affinity mask, which SLURM and cgroups restrict),

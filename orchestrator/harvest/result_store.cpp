@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 
+#include "common/archive_summary.hpp"
 #include "common/file_bytes.hpp"
 
 namespace gridfold {
@@ -51,6 +52,37 @@ ResultStore::ResultStore(const ExperimentLayout& layout, const fs::path& archive
       }
     }
   }
+  // Summaries hold the scores of every result member; an archive whose summary lacks any
+  // (unreadable results, a list kept before scores were) has its results read.
+  summarised_.assign(archives_.size(), 0);
+  for (std::size_t a = 0; a < archives_.size(); ++a) {
+    const std::vector<const ArchiveMember*> results = result_members(archives_[a].index);
+    std::size_t r = 0;
+    bool covered = true;
+    for (const ArchiveMember* m : current_[a]) {
+      while (r < results.size() && results[r] != m) ++r;
+      if (r == results.size()) covered = false;
+    }
+    summarised_[a] = covered && has_scored_summary(archives_[a]);
+  }
+}
+
+void ResultStore::for_each_summarised(const std::function<void(NamedScores&&)>& visit) const {
+  for (std::size_t a = 0; a < archives_.size(); ++a) {
+    if (!summarised_[a]) continue;
+    std::optional<std::vector<ResultSummary>> list = read_archive_summary(archives_[a], true);
+    if (!list) {
+      throw std::runtime_error(
+          fmt::format("the summary of {} changed while harvesting; harvest again", archives_[a].archive.string()));
+    }
+    const std::vector<const ArchiveMember*> results = result_members(archives_[a].index);
+    std::size_t r = 0;
+    for (const ArchiveMember* m : current_[a]) {
+      while (results[r] != m) ++r;
+      ResultSummary& summary = (*list)[r];
+      visit(NamedScores{std::move(summary.name), std::move(*summary.scores)});
+    }
+  }
 }
 
 std::size_t ResultStore::archived_count() const {
@@ -59,13 +91,14 @@ std::size_t ResultStore::archived_count() const {
   return n;
 }
 
-void ResultStore::for_each(const Visitor& visit, std::size_t shard, std::size_t shards) const {
+void ResultStore::for_each(const Visitor& visit, std::size_t shard, std::size_t shards, bool skip_summarised) const {
   std::vector<std::byte> bytes;
   for (std::size_t i = shard; i < loose_.size(); i += shards) {
     read_loose(loose_[i].path, bytes);
     visit(loose_[i].name, bytes);
   }
   for (std::size_t a = 0; a < archives_.size(); ++a) {
+    if (skip_summarised && summarised_[a]) continue;
     const auto& frames = archives_[a].index.frames;
     std::vector<const ArchiveMember*> share;
     std::size_t frame = 0;

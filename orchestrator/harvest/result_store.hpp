@@ -15,8 +15,14 @@
 
 #include "common/archive_catalog.hpp"
 #include "common/experiment_layout.hpp"
+#include "common/fold_scores.hpp"
 
 namespace gridfold {
+
+struct NamedScores {
+  std::string name;  // as ResultStore names results
+  FoldScores scores;
+};
 
 class ResultStore {
  public:
@@ -32,8 +38,13 @@ class ResultStore {
 
   // Every result once: loose files, then each archive sequentially through its index. With
   // shards > 1, only the share `shard` of them (a disjoint split by loose file and by archive
-  // frame, so that each share decompresses only its own frames).
-  void for_each(const Visitor& visit, std::size_t shard = 0, std::size_t shards = 1) const;
+  // frame, so that each share decompresses only its own frames). With skip_summarised, not the
+  // results for_each_summarised visits.
+  void for_each(const Visitor& visit, std::size_t shard = 0, std::size_t shards = 1,
+                bool skip_summarised = false) const;
+  // The scores of the archived results whose archive summary (common/archive_summary.hpp)
+  // holds them, read from the summaries without opening a result.
+  void for_each_summarised(const std::function<void(NamedScores&&)>& visit) const;
   // Only the named results; names the store does not hold are skipped.
   void read(const std::unordered_set<std::string>& names, const Visitor& visit) const;
 
@@ -50,6 +61,7 @@ class ResultStore {
   std::vector<CatalogedArchive> archives_;
   // Per archive, the members that are the current copy of a result, in archive order.
   std::vector<std::vector<const ArchiveMember*>> current_;
+  std::vector<char> summarised_;  // per archive: its summary holds the scores of every current member
   std::size_t superseded_ = 0;
 };
 

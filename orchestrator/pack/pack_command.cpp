@@ -23,6 +23,7 @@
 
 #include "common/archive.hpp"
 #include "common/archive_catalog.hpp"
+#include "common/archive_summary.hpp"
 #include "common/atomic_file.hpp"
 #include "common/checksum.hpp"
 #include "common/exclusive_rename.hpp"
@@ -123,8 +124,9 @@ class FilesReadAhead {
   }
 
   // read_file_bytes of the next file, in order: its bytes replace `bytes`, whose buffer is
-  // reused for a later file. Rethrows what the read threw.
-  std::optional<struct stat> next(std::vector<std::byte>& bytes) {
+  // reused for a later file, and for a result its summary (common/archive_summary.hpp), read
+  // here so that opening the result's image overlaps compression. Rethrows what the read threw.
+  std::optional<struct stat> next(std::vector<std::byte>& bytes, std::optional<ResultSummary>& summary) {
     std::unique_lock lock(mutex_);
     changed_.wait(lock, [&] { return !done_.empty(); });
     FileRead read = std::move(done_.front());
@@ -134,6 +136,7 @@ class FilesReadAhead {
     changed_.notify_all();
     if (read.error) std::rethrow_exception(read.error);
     bytes = std::move(read.bytes);
+    summary = std::move(read.summary);
     return read.status;
   }
 
@@ -143,6 +146,7 @@ class FilesReadAhead {
   struct FileRead {
     std::optional<struct stat> status;
     std::vector<std::byte> bytes;
+    std::optional<ResultSummary> summary;
     std::exception_ptr error;
   };
 
@@ -160,6 +164,7 @@ class FilesReadAhead {
       }
       try {
         read.status = read_file_bytes(f.path, read.bytes);
+        if (read.status && f.is_result) read.summary = summarize_result(f.name, read.bytes);
       } catch (const std::exception&) {
         read.error = std::current_exception();  // rethrown in order by next()
       }
@@ -311,7 +316,8 @@ class ArchiveInProgress {
   // The archive number: the one planned until commit(), then the one claimed.
   std::uint64_t sequence() const { return sequence_; }
 
-  PackedArchive commit() {
+  // `summaries`: of the results added, by member name; written beside the committed archive.
+  PackedArchive commit(std::unordered_map<std::string, ResultSummary>& summaries) {
     const ArchiveIndex index = writer_.finish();
     write_index(temporary_index_, index);
     if (before_verification_) before_verification_(temporary_);
@@ -320,6 +326,15 @@ class ArchiveInProgress {
         commit_archive(temporary_, temporary_index_, dir_, experiment_id_, sequence_, compression_);
     committed_ = true;
     sequence_ = committed.sequence;
+    // After the commit, so that a summary never describes an uncommitted archive; a pack killed
+    // before this line leaves the summary to the first reader (archive_summary).
+    std::vector<ResultSummary> list;
+    for (const ArchiveMember* m : result_members(index)) {
+      const auto s = summaries.find(m->name);
+      if (s == summaries.end()) break;
+      list.push_back(std::move(s->second));
+    }
+    write_archive_summary(committed.archive, index, list);
     return {committed.archive, index.members.size(), original_bytes_, archive_file_size(index)};
   }
 
@@ -395,8 +410,10 @@ PackSummary pack_experiment(const PackOptions& o) {
 
   std::optional<ArchiveInProgress> current;
   std::vector<FileIdentity> in_current, archived_copies;
+  std::unordered_map<std::string, ResultSummary> summaries;  // of the results in `current`
   const auto commit = [&] {
-    s.archives.push_back(current->commit());
+    s.archives.push_back(current->commit(summaries));
+    summaries.clear();
     sequence = current->sequence();  // another pack may have claimed the number planned
     current.reset();
     if (!o.keep_originals) s.originals_removed += remove_originals(layout, in_current, o.before_removal, s);
@@ -406,8 +423,9 @@ PackSummary pack_experiment(const PackOptions& o) {
   const std::vector<LooseFile> loose = find_loose_files(layout, o.log_min_age_seconds, s);
   FilesReadAhead reads(loose);
   std::vector<std::byte> bytes;
+  std::optional<ResultSummary> summary;
   for (const LooseFile& f : loose) {
-    const std::optional<struct stat> status = reads.next(bytes);
+    const std::optional<struct stat> status = reads.next(bytes, summary);
     if (!status) continue;  // removed since it was listed
     // Checked on the bytes read, which are what gets archived.
     if (f.is_result && !is_complete_fold_result(f.path, bytes)) {
@@ -425,6 +443,7 @@ PackSummary pack_experiment(const PackOptions& o) {
       current.emplace(s.archive_dir, plan.experiment_id, sequence + 1, writer_options, o.before_verification);
     }
     current->add(f.name, bytes, status->st_mtim.tv_sec);
+    if (summary) summaries.insert_or_assign(f.name, std::move(*summary));
     ++(f.is_result ? s.results : s.logs);
     in_current.push_back(std::move(identity));
     if (current->stored_bytes() >= target) commit();

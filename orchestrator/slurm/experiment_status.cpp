@@ -16,6 +16,7 @@
 #include "common/planned_experiment.hpp"
 #include "common/plan.hpp"
 #include "common/result_inventory.hpp"
+#include "orchestrator/slurm/waves.hpp"
 
 namespace gridfold {
 namespace fs = std::filesystem;
@@ -98,13 +99,17 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   const std::vector<bool>& done = inventory.done;
   s.tasks_done = static_cast<std::size_t>(std::count(done.begin(), done.end(), true));
   s.tasks_stale = inventory.stale;
+  s.results_loose = inventory.loose;
+  s.results_archived = inventory.archived;
   s.task_failures = task_failures(layout);
   s.submitted = !submissions.empty();
   if (!s.submitted) return s;
   const std::size_t per_element = std::max<std::size_t>(submissions.back().tasks_per_element, 1);
   s.elements_total = element_count(plan.tasks.size(), static_cast<int>(per_element));
 
-  const std::vector<std::string> ids = job_ids(submissions);
+  std::vector<std::string> ids = job_ids(submissions);
+  const std::optional<WaveState> wave_state = read_wave_state(layout);
+  if (wave_state && !wave_state->chain_job_id.empty()) ids.push_back(wave_state->chain_job_id);
   std::map<RecordKey, ElementRecord> records;
   const auto accounted = slurm.accounted(ids);
   s.accounting = accounted.has_value();
@@ -148,6 +153,17 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
     ++s.element_counts[e.state];
     s.elements.push_back(std::move(e));
   }
+  if (wave_state) {
+    ExperimentStatus::Waves w;
+    w.submitted = wave_state->waves.size();
+    w.elements_submitted = std::min(wave_state->next_element(), wave_state->elements);
+    w.elements_pending = wave_state->elements - w.elements_submitted;
+    w.max_queued = wave_state->max_queued;
+    w.chain_job_id = wave_state->chain_job_id;
+    w.stopped = wave_state->stopped;
+    if (auto r = records.find({w.chain_job_id, 0}); r != records.end()) w.chain_state = to_string(r->second.state);
+    s.waves = w;
+  }
   s.pack_job_id = submissions.back().pack_job_id;
   if (auto r = records.find({s.pack_job_id, 0}); r != records.end()) s.pack_state = to_string(r->second.state);
 
@@ -183,19 +199,36 @@ std::string stale_text(const ExperimentStatus& s) {
   return fmt::format(", {} stale (results of another spec, data or gridfold version; not counted)", s.tasks_stale);
 }
 
+std::string waves_text(const ExperimentStatus::Waves& w) {
+  std::string out = fmt::format("{} submitted ({} elements), {} elements pending submission", w.submitted,
+                                w.elements_submitted, w.elements_pending);
+  if (w.max_queued > 0) out += fmt::format(", at most {} jobs queued", w.max_queued);
+  if (w.stopped) out += ", chain stopped by cancel";
+  if (!w.chain_job_id.empty() && w.elements_pending > 0) {
+    out += fmt::format(", chain job {} {}", w.chain_job_id, w.chain_state.empty() ? "unknown" : w.chain_state);
+  }
+  return out;
+}
+
+std::string results_text(const ExperimentStatus& s) {
+  return fmt::format("{} loose, {} archived", s.results_loose, s.results_archived);
+}
+
 }  // namespace
 
 std::string render_line(const ExperimentStatus& s) {
-  return fmt::format("{}: tasks {}/{} done{}{}; elements: {}; {} task failures{}{}", s.name, s.tasks_done,
-                     s.tasks_total, stale_text(s), eta_text(s), counts_text(s.element_counts), s.task_failures.size(),
-                     s.pack_state.empty() ? "" : fmt::format("; pack {}", s.pack_state),
+  return fmt::format("{}: tasks {}/{} done{}{}; results {}; {}elements: {}; {} task failures{}{}", s.name, s.tasks_done,
+                     s.tasks_total, stale_text(s), eta_text(s), results_text(s),
+                     s.waves ? "waves " + waves_text(*s.waves) + "; " : "", counts_text(s.element_counts),
+                     s.task_failures.size(), s.pack_state.empty() ? "" : fmt::format("; pack {}", s.pack_state),
                      s.accounting ? "" : " (accounting off: ended elements judged from results on disk)");
 }
 
 std::string render_table(const ExperimentStatus& s) {
-  std::string out = fmt::format("experiment {}\ntasks      {}/{} done{}{}\n", s.name, s.tasks_done, s.tasks_total,
-                                stale_text(s), eta_text(s));
+  std::string out = fmt::format("experiment {}\ntasks      {}/{} done{}{}\nresults    {}\n", s.name, s.tasks_done,
+                                s.tasks_total, stale_text(s), eta_text(s), results_text(s));
   if (!s.submitted) return out + "not submitted to SLURM (gridfold submit)\n";
+  if (s.waves) out += "waves      " + waves_text(*s.waves) + "\n";
   if (!s.accounting) out += "accounting is off: the states of ended elements are judged from results on disk\n";
   out += fmt::format("\n{:<12} {:>9}  {}\n", "array", "elements", "states");
   for (const auto& a : s.arrays) {
@@ -251,6 +284,8 @@ std::string render_json(const ExperimentStatus& s) {
          {"tasks_total", s.tasks_total},
          {"tasks_done", s.tasks_done},
          {"tasks_stale", s.tasks_stale},
+         {"results_loose", s.results_loose},
+         {"results_archived", s.results_archived},
          {"submitted", s.submitted},
          {"accounting", s.accounting},
          {"elements", counts(s.element_counts)},
@@ -261,6 +296,15 @@ std::string render_json(const ExperimentStatus& s) {
          {"pack_state", s.pack_state},
          {"tasks_per_hour", s.tasks_per_hour ? json(*s.tasks_per_hour) : json(nullptr)},
          {"eta_seconds", s.eta_seconds ? json(*s.eta_seconds) : json(nullptr)}};
+  if (s.waves) {
+    j["waves"] = {{"submitted", s.waves->submitted},
+                  {"elements_submitted", s.waves->elements_submitted},
+                  {"elements_pending", s.waves->elements_pending},
+                  {"max_queued", s.waves->max_queued},
+                  {"chain_job_id", s.waves->chain_job_id},
+                  {"chain_state", s.waves->chain_state},
+                  {"stopped", s.waves->stopped}};
+  }
   return j.dump(2) + "\n";
 }
 

@@ -46,6 +46,7 @@ struct ExperimentStatus {
   // Tasks whose only results were made from another spec, data, fold or gridfold version:
   // not done, and never counted or harvested as done.
   std::size_t tasks_stale = 0;
+  std::size_t results_loose = 0, results_archived = 0;  // result files under results/ and in archives
   std::size_t elements_total = 0;
   bool submitted = false;
   bool accounting = true;  // false: sacct is off, states of ended elements are inferred
@@ -55,6 +56,16 @@ struct ExperimentStatus {
   std::vector<TaskFailure> task_failures;
   std::string pack_job_id, pack_state;
   std::optional<double> tasks_per_hour, eta_seconds;
+  // Submission in waves (waves.hpp): present once the experiment was submitted by waves.
+  struct Waves {
+    std::size_t submitted = 0;           // waves
+    std::size_t elements_submitted = 0;  // elements of those waves
+    std::size_t elements_pending = 0;    // elements not submitted yet
+    int max_queued = 0;                  // 0 = no limit
+    std::string chain_job_id, chain_state;
+    bool stopped = false;
+  };
+  std::optional<Waves> waves;
 
   std::vector<const ElementStatus*> failed_elements() const;
 };

@@ -10,6 +10,7 @@
 #include "common/planned_experiment.hpp"
 #include "common/result_inventory.hpp"
 #include "orchestrator/slurm/experiment_status.hpp"
+#include "orchestrator/slurm/waves.hpp"
 
 namespace gridfold {
 
@@ -56,6 +57,18 @@ RerunPlan plan_reruns(const RerunFacts& facts, bool failed_only) {
   return out;
 }
 
+std::size_t limit_reruns(std::vector<ArrayRequest>& requests, std::size_t slots) {
+  std::size_t left_out = 0;
+  for (ArrayRequest& r : requests) {
+    const std::size_t keep = std::min(slots, r.indices.size());
+    left_out += r.indices.size() - keep;
+    r.indices.resize(keep);
+    slots -= keep;
+  }
+  std::erase_if(requests, [](const ArrayRequest& r) { return r.indices.empty(); });
+  return left_out;
+}
+
 std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, const SlurmClient& slurm) {
   const PlannedExperiment experiment(options.submit.experiment);
   const ExperimentLayout& layout = experiment.layout;
@@ -70,14 +83,36 @@ std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, co
   facts.pack_job_id = status.pack_job_id;
   facts.pack_state = status.pack_state;
 
-  const RerunPlan plan = plan_reruns(facts, options.failed_only);
+  RerunPlan plan = plan_reruns(facts, options.failed_only);
   if (plan.requests.empty()) return std::nullopt;
-  return submit_arrays(layout, experiment.plan, experiment.spec(), plan.requests, options.submit, slurm, plan.pack);
+  // Under a queue limit, what fits besides a pack job; the rest waits for a later resubmit.
+  std::size_t left_out = 0;
+  if (const auto free = free_queue_slots(layout, slurm)) {
+    left_out = limit_reruns(plan.requests, *free > 0 ? *free - 1 : 0);
+    if (plan.requests.empty()) {
+      throw ClusterError(
+          fmt::format("the queue limit leaves no room for a rerun now ({} elements need one); run "
+                      "gridfold resubmit again once jobs have ended",
+                      left_out));
+    }
+  }
+  Submission s =
+      submit_arrays(layout, experiment.plan, experiment.spec(), plan.requests, options.submit, slurm, plan.pack);
+  if (left_out > 0) {
+    s.split_note = fmt::format(
+        "{} more elements need a rerun but do not fit under the queue limit now; run gridfold "
+        "resubmit again once jobs have ended",
+        left_out);
+  }
+  return s;
 }
 
 std::vector<std::string> cancel_experiment(const ExperimentLayout& layout, const SlurmClient& slurm) {
   require_planned(layout);
-  const std::vector<std::string> ids = job_ids(read_submissions(layout));
+  // The chain is stopped first, so a chain job starting meanwhile submits nothing.
+  const std::string chain_job = stop_waves(layout);
+  std::vector<std::string> ids = job_ids(read_submissions(layout));
+  if (!chain_job.empty()) ids.push_back(chain_job);
   slurm.cancel(ids);
   return ids;
 }

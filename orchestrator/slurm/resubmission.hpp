@@ -38,14 +38,21 @@ struct RerunPlan {
 // last one the rest. The pack job waits for arrays still active and, when pending, is extended.
 RerunPlan plan_reruns(const RerunFacts& facts, bool failed_only);
 
+// Keeps the first `slots` elements of the requests (in order), dropping requests left
+// empty; returns how many elements it left out.
+std::size_t limit_reruns(std::vector<ArrayRequest>& requests, std::size_t slots);
+
 // Submits, as new arrays with exactly those SLURM indices, every element that has tasks
 // without a result and is not queued or running (with failed_only: that ended in failure).
 // The pack job waits for them: a still-pending pack job has its dependency extended,
-// otherwise a new pack job is submitted. Returns nothing when no element needs a rerun.
+// otherwise a new pack job is submitted. Under the experiment's queue limit (waves.hpp) only
+// the elements that fit are submitted (split_note says how many wait). Returns nothing when
+// no element needs a rerun.
 // Throws BadInputError when options.submit.experiment is not a planned experiment.
 std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, const SlurmClient& slurm);
 
-// Cancels every array and pack job of the experiment; returns the job ids cancelled. Throws
+// Stops the wave chain (waves.hpp) and cancels every array, pack and chain job of the
+// experiment; returns the job ids cancelled. Throws
 // BadInputError when `layout` is not a planned experiment.
 std::vector<std::string> cancel_experiment(const ExperimentLayout& layout, const SlurmClient& slurm);
 

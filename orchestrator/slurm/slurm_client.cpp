@@ -46,6 +46,53 @@ std::string parse_sbatch_job_id(const std::string& output) {
   return id;
 }
 
+namespace {
+
+// A sacctmgr limit field: empty when unset.
+std::optional<int> limit_field(const std::string& field) {
+  const std::string value = trimmed(field);
+  if (value.empty()) return std::nullopt;
+  int n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size() || n < 0) {
+    throw SlurmError(fmt::format("sacctmgr printed the submit limit '{}', not a number", value));
+  }
+  return n;
+}
+
+std::optional<int> smaller(std::optional<int> a, std::optional<int> b) {
+  if (!a) return b;
+  if (!b) return a;
+  return std::min(*a, *b);
+}
+
+}  // namespace
+
+std::pair<std::optional<int>, std::string> parse_assoc_submit_limit(const std::string& output) {
+  std::pair<std::optional<int>, std::string> out;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (trimmed(line).empty()) continue;
+    const auto bar = line.find('|');
+    out.first = smaller(out.first, limit_field(line.substr(0, bar)));
+    if (bar != std::string::npos && out.second.empty()) {
+      out.second = trimmed(line.substr(bar + 1, line.find('|', bar + 1) - bar - 1));
+    }
+  }
+  return out;
+}
+
+std::optional<int> parse_qos_submit_limit(const std::string& output) {
+  std::optional<int> limit;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!trimmed(line).empty()) limit = smaller(limit, limit_field(line.substr(0, line.find('|'))));
+  }
+  return limit;
+}
+
 CommandResult SlurmClient::checked(const std::vector<std::string>& argv) const {
   CommandResult r = runner_(argv);
   if (r.exit_code != 0) {
@@ -96,6 +143,27 @@ std::optional<std::vector<ElementRecord>> SlurmClient::accounted(const std::vect
     throw SlurmError(fmt::format("sacct failed with exit code {}: {}", r.exit_code, trimmed(r.err)));
   }
   return parse_sacct(r.out);
+}
+
+std::size_t SlurmClient::queued_job_count(const std::string& user) const {
+  const std::string out = checked({"squeue", "-h", "-r", "-u", user, "-o", "%i"}).out;
+  std::size_t n = 0;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) n += trimmed(line).empty() ? 0 : 1;
+  return n;
+}
+
+std::optional<int> SlurmClient::submit_job_limit(const std::string& user, const std::string& qos) const {
+  const CommandResult assoc =
+      runner_({"sacctmgr", "-n", "-P", "show", "assoc", "where", "user=" + user, "format=MaxSubmitJobs,DefaultQOS"});
+  // Without accounting both queries fail, and there is no limit to read.
+  const auto [assoc_limit, default_qos] =
+      assoc.exit_code == 0 ? parse_assoc_submit_limit(assoc.out) : std::pair<std::optional<int>, std::string>{};
+  const std::string name = !qos.empty() ? qos : !default_qos.empty() ? default_qos : "normal";
+  const CommandResult q =
+      runner_({"sacctmgr", "-n", "-P", "show", "qos", "where", "name=" + name, "format=MaxSubmitJobsPerUser"});
+  return smaller(assoc_limit, q.exit_code == 0 ? parse_qos_submit_limit(q.out) : std::nullopt);
 }
 
 void SlurmClient::set_dependency(const std::string& job_id, const std::vector<std::string>& after_any) const {

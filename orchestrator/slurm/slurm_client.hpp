@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,6 +42,15 @@ class SlurmClient {
   // runtime through it too, so a test's scripted runner answers that as well.
   const CommandRunner& runner() const { return runner_; }
 
+  // The jobs `user` has queued or running, each array element counted once (`squeue -r`), as
+  // SLURM counts them against MaxSubmitJobs.
+  std::size_t queued_job_count(const std::string& user) const;
+
+  // The most jobs `user` may have queued at once under accounting: the smallest of the
+  // association's MaxSubmitJobs and MaxSubmitJobsPerUser of `qos` (empty: the association's
+  // default QOS, else "normal"). Nothing when no limit is set or accounting does not answer.
+  std::optional<int> submit_job_limit(const std::string& user, const std::string& qos) const;
+
   // Adds jobs to a pending job's afterany dependency (a resubmission the pack job must wait for).
   void set_dependency(const std::string& job_id, const std::vector<std::string>& after_any) const;
 
@@ -52,5 +62,10 @@ class SlurmClient {
 // Parsers, exposed for unit tests.
 int parse_max_array_size(const std::string& scontrol_show_config);
 std::string parse_sbatch_job_id(const std::string& sbatch_parsable_output);
+// `sacctmgr -n -P show assoc where user=U format=MaxSubmitJobs,DefaultQOS` output: the
+// smallest MaxSubmitJobs (if any) and the first default QOS named (empty if none).
+std::pair<std::optional<int>, std::string> parse_assoc_submit_limit(const std::string& sacctmgr_output);
+// `sacctmgr -n -P show qos where name=Q format=MaxSubmitJobsPerUser` output.
+std::optional<int> parse_qos_submit_limit(const std::string& sacctmgr_output);
 
 }  // namespace gridfold

@@ -60,7 +60,9 @@ std::string gpu_request(const SlurmSpec& s) {
   return fmt::format("--gpus={}", (s.ntasks + s.ranks_per_gpu - 1) / s.ranks_per_gpu);
 }
 
-TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout& layout) {
+}  // namespace
+
+TemplateValues job_template_values(const ExperimentSpec& spec, const ExperimentLayout& layout) {
   TemplateValues v;
   v.values["experiment"] = fs::absolute(layout.root()).lexically_normal().string();
   v.values["log_dir"] = fs::absolute(layout.logs_dir()).lexically_normal().string();
@@ -78,6 +80,8 @@ TemplateValues common_values(const ExperimentSpec& spec, const ExperimentLayout&
   v.blocks["module_loads"] = module_loads(spec.slurm);
   return v;
 }
+
+namespace {
 
 // SLURM's --array syntax for sorted indices: runs of consecutive indices become ranges.
 std::string array_spec(const std::vector<std::size_t>& indices, int throttle) {
@@ -238,7 +242,7 @@ Submission submit_arrays(const ExperimentLayout& layout, const ExperimentPlan& p
   const fs::path script_dir = layout.slurm_dir() / fmt::format("submit-{:03d}", read_submissions(layout).size());
   fs::create_directories(script_dir);
 
-  TemplateValues values = common_values(spec, layout);
+  TemplateValues values = job_template_values(spec, layout);
   values.values["launcher"] = options.launcher;
   values.values["tasks_per_element"] = std::to_string(s.tasks_per_element);
   if (!options.time.empty()) values.values["time"] = options.time;

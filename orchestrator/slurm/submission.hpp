@@ -12,6 +12,7 @@
 #include "common/plan.hpp"
 #include "common/spec.hpp"
 #include "orchestrator/slurm/slurm_client.hpp"
+#include "orchestrator/templates/script_template.hpp"
 
 namespace gridfold {
 
@@ -102,6 +103,10 @@ std::vector<std::string> job_ids(const std::vector<Submission>& submissions);
 
 // Every submission made for the experiment, oldest first.
 std::vector<Submission> read_submissions(const ExperimentLayout& layout);
+
+// The template values every job script of the experiment gets (docs/templates.md): paths,
+// the slurm: settings, the gridfold and worker binaries, #SBATCH options and module loads.
+TemplateValues job_template_values(const ExperimentSpec& spec, const ExperimentLayout& layout);
 
 std::string render_text(const Submission& s);
 std::string render_json(const Submission& s);

@@ -3,7 +3,8 @@
 // results. Predictions are the truth plus noise whose level depends on the config, so configs
 // rank differently; metrics come from common/metrics.hpp like the worker's.
 //
-// Usage: write_fold_results EXPERIMENT [--tasks N] [--processes P] [--seed S]
+// Usage: write_fold_results EXPERIMENT [--first F] [--tasks N] [--processes P] [--seed S]
+// (tasks F to F+N-1 of the plan; N = 0: to the end)
 #include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,14 +29,16 @@ using namespace gridfold;
 
 struct Arguments {
   std::filesystem::path experiment;
-  std::size_t tasks = 0;  // 0 = all
+  std::size_t first = 0;
+  std::size_t tasks = 0;  // 0 = all from `first`
   int processes = 1;
   std::uint64_t seed = 1;
 };
 
 Arguments parse(int argc, char** argv) {
   if (argc < 2) {
-    throw std::invalid_argument("usage: write_fold_results EXPERIMENT [--tasks N] [--processes P] [--seed S]");
+    throw std::invalid_argument(
+        "usage: write_fold_results EXPERIMENT [--first F] [--tasks N] [--processes P] [--seed S]");
   }
   Arguments a;
   a.experiment = argv[1];
@@ -44,6 +47,8 @@ Arguments parse(int argc, char** argv) {
     const std::string value = argv[i + 1];
     if (option == "--tasks")
       a.tasks = std::stoull(value);
+    else if (option == "--first")
+      a.first = std::stoull(value);
     else if (option == "--processes")
       a.processes = std::stoi(value);
     else if (option == "--seed")
@@ -109,9 +114,9 @@ void write_share(const Arguments& a, int share) {
   const ExperimentLayout layout(a.experiment);
   const ExperimentPlan plan = read_plan(layout.plan());
   const SpecDocument doc = SpecDocument::load(layout.spec(), plan.spec_dir);
-  const std::size_t tasks = a.tasks == 0 ? plan.tasks.size() : std::min(a.tasks, plan.tasks.size());
-  std::mt19937_64 rng(a.seed * 7919 + static_cast<std::uint64_t>(share));
-  for (std::size_t t = static_cast<std::size_t>(share); t < tasks; t += static_cast<std::size_t>(a.processes)) {
+  const std::size_t end = a.tasks == 0 ? plan.tasks.size() : std::min(a.first + a.tasks, plan.tasks.size());
+  std::mt19937_64 rng(a.seed * 7919 + a.first + static_cast<std::uint64_t>(share));
+  for (std::size_t t = a.first + static_cast<std::size_t>(share); t < end; t += static_cast<std::size_t>(a.processes)) {
     const FoldResult r = make_result(plan, doc.base(), t, rng);
     write_fold_result(layout.result(r.config_id, r.outer_fold, r.inner_fold), r);
   }

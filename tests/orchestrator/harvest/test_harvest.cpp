@@ -15,6 +15,9 @@
 
 #include "common/text_file.hpp"
 #include "common/archive.hpp"
+#include "common/archive_summary.hpp"
+#include "common/atomic_file.hpp"
+#include "common/result_fingerprint.hpp"
 #include "common/result_inventory.hpp"
 #include "orchestrator/harvest/harvest_command.hpp"
 #include "orchestrator/harvest/harvest_statistics.hpp"
@@ -371,6 +374,8 @@ TEST_CASE("scores read by several processes equal those read by one; a child's e
   o.frame_size = 16 * 1024;  // many frames, so that every process gets a share
   o.keep_originals = true;
   pack_experiment(o);
+  // Without the archive's summary every archived result is read from its image.
+  fs::remove_all(e.layout().archives_dir() / "fingerprints");
   for (std::size_t t = 0; t < e.plan().tasks.size(); t += 2) {
     const Task& task = e.plan().tasks[t];
     fs::remove(e.layout().result(e.plan().configs[task.config].id, task.outer_fold, task.inner_fold));
@@ -501,4 +506,54 @@ TEST_CASE("stale results, loose or archived, are counted apart and left out of e
   const HarvestSummary archived = harvest(e, dir / "archived");
   CHECK(archived.report.stale == 1);
   CHECK(read_text_file(dir / "archived/configs.csv") == read_text_file(dir / "loose/configs.csv"));
+}
+
+TEST_CASE("pack keeps each archived result's digest and scores beside the archive, and harvest reads them there",
+          "[harvest][pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  e.write_all_results();
+  harvest(e, dir / "loose");
+  pack(e, false);
+  const fs::path archive_dir = archive_directory(e.layout(), e.spec(), e.plan().experiment_id);
+  const auto archives = list_archives(archive_dir, e.plan().experiment_id);
+  REQUIRE(archives.size() == 1);
+  const fs::path kept = archive_dir / "fingerprints" / (archives[0].archive.filename().string() + ".tsv");
+  REQUIRE(fs::exists(kept));  // written by pack, before anything read the archive
+  const auto summary = read_archive_summary(archives[0], true);
+  REQUIRE(summary);
+  REQUIRE(summary->size() == 48);
+  CHECK(summary->front().scores->metrics.at("y").count("r2") == 1);
+  const std::vector<std::string> expected = expected_digests(e.plan());
+  for (const ResultSummary& r : *summary) {
+    CHECK(std::find(expected.begin(), expected.end(), r.digest) != expected.end());
+  }
+
+  // Harvest takes the scores from the summary: a value changed there changes the tables.
+  const std::string text = read_text_file(kept);
+  std::string changed = text;
+  for (auto r2 = changed.find("r2="); r2 != std::string::npos; r2 = changed.find("r2=", r2 + 1)) {
+    changed.replace(r2, changed.find_first_of(",;\n", r2) - r2, "r2=-1000");
+  }
+  REQUIRE(changed != text);
+  write_text_atomically(kept, changed);
+  harvest(e, dir / "edited");
+  CHECK(read_text_file(dir / "edited/configs.csv") != read_text_file(dir / "loose/configs.csv"));
+
+  // Without its summary the archive's results are read, and the first status keeps a new one.
+  fs::remove(kept);
+  harvest(e, dir / "images");
+  CHECK(read_text_file(dir / "images/configs.csv") == read_text_file(dir / "loose/configs.csv"));
+  const ResultInventory inventory = finished_tasks(e.layout(), e.plan(), archive_dir);
+  CHECK(std::count(inventory.done.begin(), inventory.done.end(), true) == 48);
+  CHECK(inventory.archived == 48);
+  CHECK(read_text_file(kept) == text);
+}
+
+TEST_CASE("the expected digests of all tasks at once are each task's own fingerprint digest", "[harvest]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  const std::vector<std::string> all = expected_digests(e.plan());
+  REQUIRE(all.size() == e.plan().tasks.size());
+  for (std::size_t t = 0; t < all.size(); ++t) CHECK(all[t] == expected_fingerprint(e.plan(), t).digest());
 }

@@ -105,7 +105,7 @@ TEST_CASE("every built-in template renders with the values gridfold provides", "
   }
   v.blocks["sbatch_options"] = {};
   v.blocks["module_loads"] = {};
-  for (const char* name : {"train.sbatch", "train-gpu.sbatch", "pack.sbatch"}) {
+  for (const char* name : {"train.sbatch", "train-gpu.sbatch", "pack.sbatch", "wave.sbatch"}) {
     INFO(name);
     const std::string out = render_template(load_template({}, name), name, v);
     CHECK(out.find("{{") == std::string::npos);
