@@ -15,7 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kHeader = "#gridfold-archive-summary 1";
+constexpr std::string_view kHeader = "#gridfold-archive-summary 2";
+constexpr std::size_t kScoredColumns = 8;
 constexpr std::string_view kResultsPrefix = "results/";
 
 fs::path summary_path(const fs::path& archive) {
@@ -38,11 +39,13 @@ std::string scores_columns(const FoldScores& s) {
       first = false;
     }
   }
-  return fmt::format("\t{}\t{}\t{}\t{}", s.config_id, s.outer_fold, s.inner_fold, metrics);
+  return fmt::format("\t{}\t{}\t{}\t{}\t{}", s.config_id, s.outer_fold, s.inner_fold, metrics, s.device);
 }
 
 bool writable(const FoldScores& s) {
   if (!writable_name(s.config_id)) return false;
+  // The device is the last column: only the line and column separators must stay out of it.
+  if (s.device.find_first_of("\t\n\r") != std::string::npos) return false;
   for (const auto& [target, values] : s.metrics) {
     if (!writable_name(target)) return false;
     for (const auto& [metric, value] : values) {
@@ -95,10 +98,11 @@ std::optional<FoldScores> parse_scores(std::string_view config, std::string_view
 }  // namespace
 
 ResultSummary summarize_result(const std::string& name, std::span<const std::byte> data) {
-  ResultSummary out{name, {}, std::nullopt};
+  ResultSummary out{name, {}, {}, std::nullopt};
   try {
     FoldScores scores = read_fold_scores_image(data.data(), data.size(), name);
     out.digest = scores.fingerprint;
+    out.device = scores.device;
     if (writable(scores)) out.scores = std::move(scores);
   } catch (const h5::Error&) {
     // Not a readable result: it matches no task, like a loose file that is not one.
@@ -159,13 +163,13 @@ bool read_list(const CatalogedArchive& archive, Reading reading, std::vector<Res
     const auto nl = rest.find('\n');
     const std::string_view line = rest.substr(0, nl);
     rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
-    std::string_view fields[7];
+    std::string_view fields[kScoredColumns];
     std::size_t n = 0;
     split(line, '\t', [&](std::string_view f) {
-      if (n < 7) fields[n] = f;
-      return ++n <= 7;
+      if (n < kScoredColumns) fields[n] = f;
+      return ++n <= kScoredColumns;
     });
-    if ((n != 3 && n != 7) || i >= members.size()) return false;
+    if ((n != 3 && n != kScoredColumns) || i >= members.size()) return false;
     const ArchiveMember& m = *members[i++];
     std::uint64_t checksum = 0;  // compared as a number: formatting a million hex strings costs more
     const auto [end, ec] = std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), checksum, 16);
@@ -174,13 +178,14 @@ bool read_list(const CatalogedArchive& archive, Reading reading, std::vector<Res
       return false;
     }
     // A list kept before scores were, or a member that is no readable result.
-    if (reading != Reading::digests && n != 7) return false;
+    if (reading != Reading::digests && n != kScoredColumns) return false;
     if (reading == Reading::check_scores) continue;
-    ResultSummary s{m.name, std::string(fields[2]), std::nullopt};
+    ResultSummary s{m.name, std::string(fields[2]), n == kScoredColumns ? std::string(fields[7]) : "", std::nullopt};
     if (reading == Reading::scores) {
       s.scores = parse_scores(fields[3], fields[4], fields[5], fields[6]);
       if (!s.scores) return false;
       s.scores->fingerprint = s.digest;
+      s.scores->device = s.device;
     }
     out.push_back(std::move(s));
   }

@@ -9,11 +9,12 @@
 // checksums, and recomputes it otherwise.
 //
 // File: <archive dir>/fingerprints/<archive name>.tsv (a folder of its own: a "pack-*" file
-// without an index would be pack's debris). First line "#gridfold-archive-summary 1", then
+// without an index would be pack's debris). First line "#gridfold-archive-summary 2", then
 // one line per result member in archive order, tab-separated: name, XXH64 hex, digest, and
-// where the scores are known config id, outer fold, inner fold and the metrics as
-// "target:metric=value,metric=value;target:..." (values in shortest round-trip form). Lists
-// written before scores were kept have the first three columns and no header.
+// where the scores are known config id, outer fold, inner fold, the metrics as
+// "target:metric=value,metric=value;target:..." (values in shortest round-trip form) and the
+// device it trained on. Lists written before scores were kept have the first three columns
+// and no header; a list of another version is recomputed.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +32,7 @@ namespace gridfold {
 struct ResultSummary {
   std::string name;
   std::string digest;                // empty when the member is no readable result
+  std::string device;                // what it trained on ("cpu", "cuda:0"); empty where unrecorded
   std::optional<FoldScores> scores;  // nothing when unreadable or its names cannot be written
 };
 

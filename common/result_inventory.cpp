@@ -52,11 +52,13 @@ class ResultNames {
     if (config == config_of_id_.end() || folds == folds_of_file_.end()) return -1;
     return static_cast<std::ptrdiff_t>(task_index(plan_, config->second, folds->second.first, folds->second.second));
   }
-  void mark(std::ptrdiff_t task, const std::string& digest, ResultInventory& inventory) {
+  void mark(std::ptrdiff_t task, const std::string& digest, const std::string& device, ResultInventory& inventory) {
     if (task < 0) return;
     const auto t = static_cast<std::size_t>(task);
     seen_[t] = true;
-    if (digest == expected_[t]) inventory.done[t] = true;
+    if (digest != expected_[t]) return;
+    inventory.done[t] = true;
+    ++inventory.devices[device.empty() ? "unrecorded" : device];
   }
   std::size_t stale(const ResultInventory& inventory) const {
     std::size_t n = 0;
@@ -85,15 +87,22 @@ std::vector<std::pair<std::string, std::string>> archive_fingerprints(const Cata
   return list;
 }
 
-std::string result_file_fingerprint(const fs::path& file) {
+ResultStamp read_result_stamp(const fs::path& file) {
   try {
     const h5::File f = h5::File::open_read(file);
     if (!f.has_attr("complete") || f.attr_int("complete") != 1 || f.attr_int("schema_version") < 4) return {};
-    return f.group("fingerprint").attr_string("digest");
+    ResultStamp stamp{f.group("fingerprint").attr_string("digest"), {}};
+    const h5::Node provenance = f.group("provenance");
+    if (provenance.has_attr("device")) stamp.device = provenance.attr_string("device");
+    return stamp;
   } catch (const h5::Error&) {
     // A truncated or foreign file is simply not a finished result; its task reruns.
     return {};
   }
+}
+
+std::string result_file_fingerprint(const fs::path& file) {
+  return read_result_stamp(file).digest;
 }
 
 ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentPlan& plan,
@@ -108,7 +117,8 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
       for (const auto& file : fs::directory_iterator(dir.path())) {
         const std::ptrdiff_t task = names.task_of(config_id, file.path().filename().string());
         if (task < 0) continue;
-        names.mark(task, result_file_fingerprint(file.path()), inventory);
+        const ResultStamp stamp = read_result_stamp(file.path());
+        names.mark(task, stamp.digest, stamp.device, inventory);
         ++inventory.loose;
       }
     }
@@ -124,7 +134,7 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
     }
     for (const ResultSummary& r : archive_summary(archive, false)) {
       const std::ptrdiff_t task = task_of(r.name);
-      names.mark(task, r.digest, inventory);
+      names.mark(task, r.digest, r.device, inventory);
       inventory.archived += task >= 0 ? 1 : 0;
     }
   }

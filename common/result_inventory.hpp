@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct ResultInventory {
   // Result files of the plan's tasks: loose under results/, and members of committed archives
   // (a result archived twice counts twice); the bound waves keep on loose files (inode quotas).
   std::size_t loose = 0, archived = 0;
+  // The done tasks' results by the device they trained on ("cpu", "cuda:0"; "unrecorded" for
+  // results of gridfold versions that did not record it).
+  std::map<std::string, std::size_t> devices;
 };
 
 // Walks the results that exist rather than probing every task's path (a million stat calls
@@ -34,8 +38,14 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
 // the archive's summary (common/archive_summary.hpp: written by pack, else computed once and kept).
 std::vector<std::pair<std::string, std::string>> archive_fingerprints(const CatalogedArchive& archive);
 
-// The fingerprint digest of a loose result file; empty when it has none (schema before 4) or
-// is not a complete, readable result.
+// What a loose result file says it is: its fingerprint digest (empty when it has none, schema
+// before 4, or is not a complete, readable result) and the device it trained on.
+struct ResultStamp {
+  std::string digest, device;
+};
+ResultStamp read_result_stamp(const std::filesystem::path& file);
+
+// read_result_stamp(file).digest.
 std::string result_file_fingerprint(const std::filesystem::path& file);
 
 }  // namespace gridfold

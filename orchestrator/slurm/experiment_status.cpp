@@ -101,6 +101,7 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   s.tasks_stale = inventory.stale;
   s.results_loose = inventory.loose;
   s.results_archived = inventory.archived;
+  s.devices = inventory.devices;
   s.task_failures = task_failures(layout);
   s.submitted = !submissions.empty();
   if (!s.submitted) return s;
@@ -211,7 +212,10 @@ std::string waves_text(const ExperimentStatus::Waves& w) {
 }
 
 std::string results_text(const ExperimentStatus& s) {
-  return fmt::format("{} loose, {} archived", s.results_loose, s.results_archived);
+  std::vector<std::string> devices;
+  for (const auto& [device, count] : s.devices) devices.push_back(fmt::format("{} {}", device, count));
+  return fmt::format("{} loose, {} archived{}", s.results_loose, s.results_archived,
+                     devices.empty() ? "" : fmt::format("; trained on {}", fmt::join(devices, ", ")));
 }
 
 }  // namespace
@@ -286,6 +290,7 @@ std::string render_json(const ExperimentStatus& s) {
          {"tasks_stale", s.tasks_stale},
          {"results_loose", s.results_loose},
          {"results_archived", s.results_archived},
+         {"devices", s.devices},
          {"submitted", s.submitted},
          {"accounting", s.accounting},
          {"elements", counts(s.element_counts)},

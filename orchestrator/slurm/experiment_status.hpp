@@ -47,6 +47,7 @@ struct ExperimentStatus {
   // not done, and never counted or harvested as done.
   std::size_t tasks_stale = 0;
   std::size_t results_loose = 0, results_archived = 0;  // result files under results/ and in archives
+  std::map<std::string, std::size_t> devices;           // done tasks by the device they trained on
   std::size_t elements_total = 0;
   bool submitted = false;
   bool accounting = true;  // false: sacct is off, states of ended elements are inferred

@@ -557,3 +557,22 @@ TEST_CASE("the expected digests of all tasks at once are each task's own fingerp
   REQUIRE(all.size() == e.plan().tasks.size());
   for (std::size_t t = 0; t < all.size(); ++t) CHECK(all[t] == expected_fingerprint(e.plan(), t).digest());
 }
+
+TEST_CASE("status and harvest count results by the device they trained on, loose and archived", "[harvest][pack]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  for (std::size_t t = 0; t < e.plan().tasks.size(); ++t) {
+    FoldResult r = e.result(t);
+    r.provenance.device = t % 2 ? "cuda:1" : "cpu";
+    write_fold_result(e.layout().result(r.config_id, r.outer_fold, r.inner_fold), r);
+  }
+  const std::map<std::string, std::size_t> expected{{"cpu", 24}, {"cuda:1", 24}};
+  const fs::path archive_dir = archive_directory(e.layout(), e.spec(), e.plan().experiment_id);
+  CHECK(harvest(e, dir / "loose").report.devices == expected);
+  CHECK(finished_tasks(e.layout(), e.plan(), archive_dir).devices == expected);
+  pack(e, false);
+  CHECK(harvest(e, dir / "archived").report.devices == expected);
+  const ResultInventory archived = finished_tasks(e.layout(), e.plan(), archive_dir);
+  CHECK(archived.archived == 48);
+  CHECK(archived.devices == expected);
+}
