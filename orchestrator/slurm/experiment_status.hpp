@@ -40,12 +40,24 @@ struct TaskFailure {
   std::filesystem::path file;
 };
 
+// Racing (search.strategy race): how far the races have come.
+struct RaceProgress {
+  std::size_t races = 1;                     // one, or one per outer fold with an inner loop
+  std::size_t rounds = 1;                    // rounds of each race
+  std::size_t round_min = 0, round_max = 0;  // the round each race has reached (decisions made), 0-based
+  std::size_t configs = 0;
+  std::size_t survivors_min = 0, survivors_max = 0;  // over the races
+};
+
 struct ExperimentStatus {
   std::string name;
   std::size_t tasks_total = 0, tasks_done = 0;
   // Tasks whose only results were made from another spec, data, fold or gridfold version:
   // not done, and never counted or harvested as done.
   std::size_t tasks_stale = 0;
+  // Tasks of configs a race eliminated: never trained, never missing (the compute saved).
+  std::size_t tasks_eliminated = 0;
+  std::optional<RaceProgress> race;
   std::size_t elements_total = 0;
   bool submitted = false;
   bool accounting = true;  // false: sacct is off, states of ended elements are inferred
