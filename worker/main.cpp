@@ -216,14 +216,14 @@ int main(int argc, char** argv) {
   // Racing: a task of round r waits for the race's decision before round r, which this or any
   // other worker makes once the earlier rounds are settled (common/race_standing.hpp). The
   // standing is refreshed only for a round not yet decided: recorded decisions never change.
-  RaceStanding race;
-  if (is_race(plan)) race = race_standing(layout, plan, spec, archive_dir, finished, RaceUpdate::decide);
+  std::optional<RaceStanding> race;
   auto await_race = [&](std::uint64_t task, const std::string& prefix) {
+    if (!race) race = race_standing(layout, plan, spec, archive_dir, finished, RaceUpdate::decide);
     bool announced = false;
-    while (!race.decided(plan, plan.tasks[task]) && !stop_wanted) {
+    while (!race->decided(plan, plan.tasks[task]) && !stop_wanted) {
       finished = finished_tasks(layout, plan, archive_dir).done;
       race = race_standing(layout, plan, spec, archive_dir, finished, RaceUpdate::decide);
-      if (race.decided(plan, plan.tasks[task])) break;
+      if (race->decided(plan, plan.tasks[task])) break;
       if (!announced) {
         print_line(stdout, fmt::format("{}: waiting for the earlier rounds of its race to settle", prefix));
         announced = true;
@@ -245,7 +245,7 @@ int main(int argc, char** argv) {
         print_line(stdout, fmt::format("{}: not started, the worker is stopping", prefix));
         return true;
       }
-      if (race.task_eliminated[task]) {
+      if (race->task_eliminated[task]) {
         print_line(stdout, fmt::format("{}: eliminated by the race before round {}, not trained", prefix,
                                        task_round(plan, plan.tasks[task])));
         return true;

@@ -140,7 +140,7 @@ std::vector<std::optional<std::size_t>> eliminated_rounds(const std::vector<Race
 HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metric_option,
                               const std::vector<ScoredFold>& folds, const ExperimentPlan& plan,
                               const ExperimentLayout& layout, const std::vector<std::optional<std::size_t>>& eliminated,
-                              PredictionUses& uses) {
+                              const std::vector<std::vector<bool>>& inner_eliminated, PredictionUses& uses) {
   const std::string metric = metric_option.empty() ? default_ranking_metric(target.task) : metric_option;
   check_metric(folds, target.name, metric);
   HarvestTarget t{target.name, target.task,      rank_configs(folds, plan.configs.size(), target.name, metric),
@@ -155,7 +155,7 @@ HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metri
   }
   if (plan.folds.inner_count > 0) {
     t.nested = select_nested(folds, plan.configs.size(), plan.folds.outer_count(),
-                             static_cast<std::size_t>(plan.folds.inner_count), target.name, metric);
+                             static_cast<std::size_t>(plan.folds.inner_count), target.name, metric, inner_eliminated);
     for (const auto& fold : t.nested->folds) {
       if (!fold.chosen) continue;
       uses[result_name(layout, plan.configs[*fold.chosen].id, fold.outer_fold)].push_back(
@@ -225,19 +225,23 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
                                                          r.stale)
                                            : ""));
   }
+  std::vector<std::vector<bool>> inner_eliminated;  // racing on inner folds: by outer fold, by config
   if (is_race(plan)) {
     std::vector<bool> done(plan.tasks.size(), false);
     for (const ScoredFold& f : folds) done[task_index(plan, f.config, f.outer_fold, f.inner_fold)] = true;
     const RaceStanding standing =
         race_standing(layout, plan, doc.base(), experiment.archive_dir(), done, RaceUpdate::read_only);
-    for (const auto& race : standing.races) r.race.insert(r.race.end(), race.records.begin(), race.records.end());
+    for (const auto& race : standing.races) {
+      r.race.insert(r.race.end(), race.records.begin(), race.records.end());
+      if (race.outer_fold >= 0) inner_eliminated.push_back(race.eliminated);
+    }
     r.eliminated_tasks = standing.eliminated_tasks;
   }
   const std::vector<std::optional<std::size_t>> eliminated = eliminated_rounds(r.race, plan.configs.size());
   PredictionUses uses;
   const std::vector<TargetSpec> targets = targets_of_configs(doc, plan);
   for (const auto& target : targets) {
-    r.targets.push_back(evaluate_target(target, o.metric, folds, plan, layout, eliminated, uses));
+    r.targets.push_back(evaluate_target(target, o.metric, folds, plan, layout, eliminated, inner_eliminated, uses));
   }
   if (o.all_predictions) {
     for (const ScoredFold& f : folds) {

@@ -110,7 +110,8 @@ void rank_survivors_first(ConfigRanking& ranking, const std::vector<std::optiona
 }
 
 NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
-                              std::size_t inner_count, const std::string& target, const std::string& metric) {
+                              std::size_t inner_count, const std::string& target, const std::string& metric,
+                              const std::vector<std::vector<bool>>& eliminated) {
   NestedSelection nested{target, metric, larger_is_better(metric), inner_count, {}, {}};
   // inner[outer][config]: inner scores; results[outer][config]: inner results carrying the
   // target (a NaN score is a result too); outer_score[outer][config]: the outer test score.
@@ -134,6 +135,7 @@ NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t con
     fold.outer_fold = static_cast<int>(o);
     for (std::uint32_t c = 0; c < config_count; ++c) {
       if (results[o][c] == 0) continue;
+      if (o < eliminated.size() && c < eliminated[o].size() && eliminated[o][c]) continue;
       if (results[o][c] < inner_count) {
         ++fold.partial_configs;
         continue;

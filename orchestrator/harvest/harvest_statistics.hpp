@@ -103,9 +103,12 @@ struct NestedSelection {
 };
 
 // `inner_count` is the plan's inner folds per outer fold. Results outside the plan's configs
-// and folds are ignored.
+// and folds are ignored. `eliminated[o][c]` (racing on inner folds, empty otherwise) marks the
+// configs the race of outer fold o eliminated: never candidates there, and not counted as
+// partial, since their missing inner tasks will never run.
 NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
-                              std::size_t inner_count, const std::string& target, const std::string& metric);
+                              std::size_t inner_count, const std::string& target, const std::string& metric,
+                              const std::vector<std::vector<bool>>& eliminated = {});
 
 // What a reader of the nested estimate must know about unfinished inner tasks, in one line:
 // the outer folds that chose nothing for want of a complete config (and so are left out of the

@@ -92,6 +92,19 @@ TEST_CASE("each config's difference to the best is paired over the folds both ha
   CHECK(by_config[3]->indistinguishable);  // nothing tells it apart on one fold
 }
 
+TEST_CASE("a config the inner race eliminated is neither chosen nor counted as partial", "[harvest][race]") {
+  // Outer fold 0 races over 3 inner folds; config 1 was eliminated after inner fold 0, on which
+  // it happened to score higher than config 0's mean.
+  std::vector<ScoredFold> folds{fold(0, 0, 0, 0.7), fold(0, 0, 1, 0.8), fold(0, 0, 2, 0.8), fold(0, 0, -1, 0.75),
+                                fold(1, 0, 0, 0.9)};
+  const NestedSelection without = select_nested(folds, 2, 1, 3, "y", "r2");
+  CHECK(without.folds[0].partial_configs == 1);
+  const NestedSelection with = select_nested(folds, 2, 1, 3, "y", "r2", {{false, true}});
+  CHECK(with.folds[0].partial_configs == 0);
+  CHECK(with.folds[0].chosen == 0u);
+  CHECK(incomplete_inner_warning(with).empty());
+}
+
 TEST_CASE("configs a race eliminated rank below every survivor", "[harvest][race]") {
   // Config 1 was eliminated after 5 folds on which it scored higher than config 0's 20-fold mean.
   std::vector<ScoredFold> folds;
