@@ -14,6 +14,9 @@ namespace gridfold {
 namespace {
 
 constexpr std::int64_t kSchemaVersion = 1;
+// A race plan orders its tasks by round (/tasks/race_rounds), which a reader of version 1 would
+// misnumber; it is written as version 2 so that an older gridfold refuses it instead.
+constexpr std::int64_t kRaceSchemaVersion = 2;
 
 void write_index_sets(const h5::Node& group, const IndexSets& sets) {
   group.write("test_offsets", sets.offsets);
@@ -176,7 +179,7 @@ std::size_t element_count(std::size_t tasks, int tasks_per_element) {
 void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
   write_atomically(file, [&](const std::filesystem::path& tmp) {
     h5::File f = h5::File::create(tmp);
-    f.set_attr("schema_version", kSchemaVersion);
+    f.set_attr("schema_version", is_race(plan) ? kRaceSchemaVersion : kSchemaVersion);
     f.set_attr("gridfold_version", std::string(GRIDFOLD_VERSION));
     f.set_attr("name", plan.name);
     if (!plan.experiment_id.empty()) f.set_attr("experiment_id", plan.experiment_id);
@@ -226,9 +229,12 @@ void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
 
 ExperimentPlan read_plan(const std::filesystem::path& file) {
   const h5::File f = h5::File::open_read(file);
-  if (f.attr_int("schema_version") != kSchemaVersion) {
-    throw h5::Error(fmt::format("{}: plan schema version {} is not the {} this gridfold reads; re-run gridfold plan",
-                                file.string(), f.attr_int("schema_version"), kSchemaVersion));
+  const std::int64_t version = f.attr_int("schema_version");
+  if (version != kSchemaVersion && version != kRaceSchemaVersion) {
+    throw h5::Error(
+        fmt::format("{}: plan schema version {} is not one of the {} and {} this gridfold reads; re-run "
+                    "gridfold plan",
+                    file.string(), version, kSchemaVersion, kRaceSchemaVersion));
   }
   ExperimentPlan plan;
   plan.name = f.attr_string("name");

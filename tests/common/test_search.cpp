@@ -3,8 +3,10 @@
 #include <set>
 
 #include "common/grid.hpp"
+#include "common/hdf5.hpp"
 #include "common/plan.hpp"
 #include "common/search_space.hpp"
+#include "tests/temp_dir.hpp"
 
 using namespace gridfold;
 
@@ -132,5 +134,21 @@ TEST_CASE("a race plan orders its tasks by round and task_index finds every one"
     }
     CHECK(previous_round == (inner ? 3u : 2u));
     CHECK(task_round(plan, plan.tasks.front()) == 0);
+  }
+}
+
+TEST_CASE("a race plan keeps its rounds and task order through plan.h5, as schema version 2", "[search][plan]") {
+  gridfold::testing::TempDir dir;
+  const auto doc = SpecDocument::parse(race_spec("{outer: {repeated_holdout: {n: 12, test_fraction: 0.2}}}",
+                                                 "{strategy: race, rounds: [5, 8]}"),
+                                       "r.yaml", "/");
+  const ExperimentPlan plan = make_plan(doc, 100, {}, {});
+  write_plan(dir / "plan.h5", plan);
+  const ExperimentPlan back = read_plan(dir / "plan.h5");
+  CHECK(back.race_rounds == plan.race_rounds);
+  CHECK(back.tasks == plan.tasks);
+  CHECK(h5::File::open_read(dir / "plan.h5").attr_int("schema_version") == 2);
+  for (std::size_t t = 0; t < back.tasks.size(); ++t) {
+    CHECK(task_index(back, back.tasks[t].config, back.tasks[t].outer_fold, back.tasks[t].inner_fold) == t);
   }
 }
