@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <random>
 
 #include "common/atomic_file.hpp"
@@ -13,6 +14,9 @@ namespace gridfold {
 namespace {
 
 constexpr std::int64_t kSchemaVersion = 1;
+// A race plan orders its tasks by round (/tasks/race_rounds), which a reader of version 1 would
+// misnumber; it is written as version 2 so that an older gridfold refuses it instead.
+constexpr std::int64_t kRaceSchemaVersion = 2;
 
 void write_index_sets(const h5::Node& group, const IndexSets& sets) {
   group.write("test_offsets", sets.offsets);
@@ -43,7 +47,57 @@ std::string checked_experiment_id(const h5::File& f, const std::filesystem::path
   return id;
 }
 
+void add_race_tasks(ExperimentPlan& plan) {
+  const std::vector<std::size_t> bounds = round_bounds(plan);
+  const std::size_t outer = plan.folds.outer_count();
+  const auto configs = static_cast<std::uint32_t>(plan.configs.size());
+  for (std::size_t r = 0; r + 1 < bounds.size(); ++r) {
+    if (plan.folds.inner_count == 0) {
+      for (std::uint32_t c = 0; c < configs; ++c) {
+        for (std::size_t f = bounds[r]; f < bounds[r + 1]; ++f) {
+          plan.tasks.push_back(Task{c, static_cast<std::uint16_t>(f), -1});
+        }
+      }
+      continue;
+    }
+    for (std::size_t f = 0; f < outer; ++f) {
+      for (std::uint32_t c = 0; c < configs; ++c) {
+        for (std::size_t j = bounds[r]; j < bounds[r + 1]; ++j) {
+          plan.tasks.push_back(Task{c, static_cast<std::uint16_t>(f), static_cast<std::int16_t>(j)});
+        }
+      }
+    }
+  }
+  if (plan.folds.inner_count == 0) return;
+  for (std::size_t f = 0; f < outer; ++f) {
+    for (std::uint32_t c = 0; c < configs; ++c) plan.tasks.push_back(Task{c, static_cast<std::uint16_t>(f), -1});
+  }
+}
+
 }  // namespace
+
+bool is_race(const ExperimentPlan& plan) {
+  return !plan.race_rounds.empty();
+}
+
+std::size_t race_fold_count(const ExperimentPlan& plan) {
+  return plan.folds.inner_count > 0 ? static_cast<std::size_t>(plan.folds.inner_count) : plan.folds.outer_count();
+}
+
+std::vector<std::size_t> round_bounds(const ExperimentPlan& plan) {
+  std::vector<std::size_t> bounds{0};
+  for (int r : plan.race_rounds) bounds.push_back(static_cast<std::size_t>(r));
+  bounds.push_back(race_fold_count(plan));
+  return bounds;
+}
+
+std::size_t task_round(const ExperimentPlan& plan, const Task& task) {
+  if (!is_race(plan)) return 0;
+  if (plan.folds.inner_count > 0 && task.inner_fold < 0) return plan.race_rounds.size() + 1;
+  const auto fold = static_cast<int>(plan.folds.inner_count > 0 ? task.inner_fold : task.outer_fold);
+  return static_cast<std::size_t>(std::upper_bound(plan.race_rounds.begin(), plan.race_rounds.end(), fold) -
+                                  plan.race_rounds.begin());
+}
 
 std::string new_experiment_id() {
   std::random_device source;  // getrandom(2) on Linux: unpredictable on every node of a cluster
@@ -69,6 +123,11 @@ ExperimentPlan make_plan(const SpecDocument& doc, std::size_t sample_count, cons
   // exact; the counters are std::size_t, which none of the counts can wrap.
   check_plan_limits(plan.configs.size(), outer, inner, spec.source.string());
   plan.tasks.reserve(plan_task_count(plan.configs.size(), outer, inner));
+  if (spec.search.strategy == SearchStrategy::race) {
+    plan.race_rounds = spec.search.rounds;
+    add_race_tasks(plan);
+    return plan;
+  }
   for (std::size_t c = 0; c < plan.configs.size(); ++c) {
     for (std::size_t f = 0; f < outer; ++f) {
       const Task task{static_cast<std::uint32_t>(c), static_cast<std::uint16_t>(f), -1};
@@ -92,6 +151,20 @@ std::vector<std::uint32_t> train_rows(const ExperimentPlan& plan, const Task& ta
 }
 
 std::size_t task_index(const ExperimentPlan& plan, std::uint32_t config, int outer_fold, int inner_fold) {
+  if (is_race(plan)) {
+    const std::size_t configs = plan.configs.size();
+    const std::size_t outer = plan.folds.outer_count();
+    const auto inner = static_cast<std::size_t>(plan.folds.inner_count);
+    const auto f = static_cast<std::size_t>(outer_fold);
+    if (inner > 0 && inner_fold < 0) return outer * configs * inner + f * configs + config;
+    const std::vector<std::size_t> bounds = round_bounds(plan);
+    const std::size_t r =
+        task_round(plan, Task{config, static_cast<std::uint16_t>(outer_fold), static_cast<std::int16_t>(inner_fold)});
+    const std::size_t width = bounds[r + 1] - bounds[r];
+    if (inner == 0) return configs * bounds[r] + config * width + (f - bounds[r]);
+    return outer * configs * bounds[r] + (f * configs + config) * width +
+           (static_cast<std::size_t>(inner_fold) - bounds[r]);
+  }
   const auto per_outer = static_cast<std::size_t>(1 + plan.folds.inner_count);
   return (static_cast<std::size_t>(config) * plan.folds.outer_count() + static_cast<std::size_t>(outer_fold)) *
              per_outer +
@@ -106,7 +179,7 @@ std::size_t element_count(std::size_t tasks, int tasks_per_element) {
 void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
   write_atomically(file, [&](const std::filesystem::path& tmp) {
     h5::File f = h5::File::create(tmp);
-    f.set_attr("schema_version", kSchemaVersion);
+    f.set_attr("schema_version", is_race(plan) ? kRaceSchemaVersion : kSchemaVersion);
     f.set_attr("gridfold_version", std::string(GRIDFOLD_VERSION));
     f.set_attr("name", plan.name);
     if (!plan.experiment_id.empty()) f.set_attr("experiment_id", plan.experiment_id);
@@ -147,15 +220,21 @@ void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
     tasks.write("config", config);
     tasks.write("outer_fold", outer);
     tasks.write("inner_fold", inner_fold);
+    // A race orders its tasks by round; readers need the rounds to find a task's index.
+    if (is_race(plan))
+      tasks.write("race_rounds", std::vector<std::int64_t>(plan.race_rounds.begin(), plan.race_rounds.end()));
     f.close();
   });
 }
 
 ExperimentPlan read_plan(const std::filesystem::path& file) {
   const h5::File f = h5::File::open_read(file);
-  if (f.attr_int("schema_version") != kSchemaVersion) {
-    throw h5::Error(fmt::format("{}: plan schema version {} is not the {} this gridfold reads; re-run gridfold plan",
-                                file.string(), f.attr_int("schema_version"), kSchemaVersion));
+  const std::int64_t version = f.attr_int("schema_version");
+  if (version != kSchemaVersion && version != kRaceSchemaVersion) {
+    throw h5::Error(
+        fmt::format("{}: plan schema version {} is not one of the {} and {} this gridfold reads; re-run "
+                    "gridfold plan",
+                    file.string(), version, kSchemaVersion, kRaceSchemaVersion));
   }
   ExperimentPlan plan;
   plan.name = f.attr_string("name");
@@ -194,6 +273,9 @@ ExperimentPlan read_plan(const std::filesystem::path& file) {
   const auto inner_fold = tasks.read_int16("inner_fold");
   if (outer.size() != config.size() || inner_fold.size() != config.size()) {
     throw h5::Error(fmt::format("{}: task table columns differ in length", file.string()));
+  }
+  if (tasks.exists("race_rounds")) {
+    for (std::int64_t r : tasks.read_int64("race_rounds")) plan.race_rounds.push_back(static_cast<int>(r));
   }
   plan.tasks.resize(config.size());
   for (std::size_t i = 0; i < config.size(); ++i) {

@@ -39,15 +39,33 @@ struct ExperimentPlan {
   std::string data_checksum;  // set by the planner, who read the data
   std::string resampling;     // canonical_resampling of the spec
   ResamplingPlan folds;
+  // Racing (search.strategy race, common/race_standing.hpp): the race folds after which the race
+  // decides, ascending; empty for a grid search. The race folds are the outer folds, or with
+  // an inner loop the inner folds of each outer fold.
+  std::vector<int> race_rounds;
   std::vector<Task> tasks;
 };
+
+// Whether tasks are raced (plan.race_rounds is set).
+bool is_race(const ExperimentPlan& plan);
+// The race folds of one race: outer folds without an inner loop, inner folds with one.
+std::size_t race_fold_count(const ExperimentPlan& plan);
+// Round boundaries {0, race_rounds..., race_fold_count}: round r covers race folds
+// [bounds[r], bounds[r + 1]). A grid has one round, 0.
+std::vector<std::size_t> round_bounds(const ExperimentPlan& plan);
+// The round a task belongs to. With an inner loop the outer tasks form a last round of their
+// own (round_bounds().size() - 1): they run for the configs that survive all inner rounds.
+std::size_t task_round(const ExperimentPlan& plan, const Task& task);
 
 // A fresh experiment id: 16 hex digits from the system's random source.
 std::string new_experiment_id();
 
 // Expands the grid and the resampling plan, under a fresh experiment id (data_checksum is left
-// for the caller). Tasks are ordered config-major; within a config,
-// each outer fold is followed by its inner folds.
+// for the caller). A grid's tasks are ordered config-major; within a config, each outer fold
+// is followed by its inner folds. A race's tasks are ordered by round, so that SLURM array
+// elements and local runs reach round r only after the tasks of earlier rounds: without an
+// inner loop round-major, then config, then outer fold; with one round-major, then outer fold,
+// config and inner fold, and last the outer tasks, outer fold-major.
 ExperimentPlan make_plan(const SpecDocument& spec, std::size_t sample_count, const std::vector<std::string>& strata,
                          const std::vector<std::string>& groups);
 

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "common/plan_limits.hpp"
+#include "common/search_space.hpp"
 #include "common/slurm_time.hpp"
 #include "common/text_file.hpp"
 #include "common/text_match.hpp"
@@ -59,6 +60,7 @@ const EnumName<DeviceSetting> kDevices[] = {{DeviceSetting::automatic, "auto"},
 const EnumName<Compression> kCompressions[] = {{Compression::zstd, "zstd"},
                                                {Compression::gzip, "gzip"},
                                                {Compression::none, "none"}};
+const EnumName<SearchStrategy> kSearchStrategies[] = {{SearchStrategy::grid, "grid"}, {SearchStrategy::race, "race"}};
 const EnumName<FinalModelStrategy> kStrategies[] = {{FinalModelStrategy::refit, "refit"},
                                                     {FinalModelStrategy::ensemble, "ensemble"}};
 
@@ -382,9 +384,50 @@ GridAxis zip_axis(const Value& group, const ParseContext& ctx) {
   return axis;
 }
 
-GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
+// A sampled parameter: {uniform: [lo, hi]}, {loguniform: [lo, hi]}, {int: [lo, hi]},
+// {choice: [values]}, or a plain list (a choice).
+Distribution parse_distribution(const Value& v, const ParseContext& ctx) {
+  const char* expected =
+      "a list of values or one of {uniform: [lo, hi]}, {loguniform: [lo, hi]}, {int: [lo, hi]}, "
+      "{choice: [values]}";
+  Distribution d;
+  if (v.node.IsSequence()) {
+    d.choices = grid_values(v, ctx);
+    return d;
+  }
+  if (!v.node.IsMap() || v.node.size() != 1) v.fail(expected);
+  const std::string kind = v.node.begin()->first.Scalar();
+  const Value args{v.node.begin()->second, location_of(v.node.begin()->second, ctx), v.path + "." + kind};
+  if (kind == "choice") {
+    d.choices = grid_values(args, ctx);
+    return d;
+  }
+  if (kind == "uniform")
+    d.kind = Distribution::Kind::uniform;
+  else if (kind == "loguniform")
+    d.kind = Distribution::Kind::loguniform;
+  else if (kind == "int")
+    d.kind = Distribution::Kind::integer;
+  else
+    v.fail(expected);
+  const std::vector<Value> bounds = sequence_items(args, ctx, "two bounds [lo, hi]");
+  if (bounds.size() != 2) args.fail("two bounds [lo, hi]");
+  if (d.kind == Distribution::Kind::integer) {
+    d.low = static_cast<double>(as_integer(bounds[0], -kMaxInt, kMaxInt));
+    d.high = static_cast<double>(as_integer(bounds[1], -kMaxInt, kMaxInt));
+  } else {
+    d.low = as_number(bounds[0], d.kind == Distribution::Kind::loguniform ? 0 : -kInf, kInf,
+                      d.kind == Distribution::Kind::loguniform);
+    d.high = as_number(bounds[1], -kInf, kInf);
+  }
+  if (!(d.high > d.low)) bounds[1].fail(fmt::format("an upper bound above the lower bound {}", d.low));
+  return d;
+}
+
+GridSpec parse_grid(const Value& v, const ParseContext& ctx, const SearchSpec& search) {
   if (!v.node.IsMap()) v.fail("a mapping of parameter paths to lists of values");
   GridSpec grid;
+  std::vector<SampledParam> sampled;
   std::set<std::string> seen;
   auto claim = [&](const std::string& path, const SourceLocation& where) {
     if (!seen.insert(path).second) {
@@ -394,7 +437,13 @@ GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
   for (const auto& kv : v.node) {
     const std::string key = kv.first.Scalar();
     const Value item{kv.second, location_of(kv.second, ctx), "grid." + key};
-    if (key == "zip") {
+    if (search.samples > 0 && key == "zip") {
+      item.fail("no zip groups in a sampled search space (search.samples); each parameter is drawn on its own");
+    } else if (search.samples > 0 && key != "exclude") {
+      check_grid_path(Value{kv.first, location_of(kv.first, ctx), "grid"}, key);
+      claim(key, location_of(kv.first, ctx));
+      sampled.push_back({key, parse_distribution(Value{kv.second, location_of(kv.second, ctx), key}, ctx)});
+    } else if (key == "zip") {
       for (const auto& group : sequence_items(item, ctx, "a list of zip groups")) {
         GridAxis axis = zip_axis(group, ctx);
         for (const auto& p : axis.paths) claim(p, group.where);
@@ -417,6 +466,14 @@ GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
         grid.axes.back().values.push_back({std::move(pv)});
       }
     }
+  }
+  if (search.samples > 0) {
+    if (sampled.empty()) v.fail("parameters to sample (search.samples is set)");
+    GridAxis axis = sample_search_space(sampled, search.samples, search.seed);
+    if (axis.values.empty()) {
+      v.fail(fmt::format("a search space with at least search.samples = {} distinct combinations", search.samples));
+    }
+    grid.axes = {std::move(axis)};
   }
   // Checked before anything expands the grid, and without overflow: 16 axes of 16 values
   // make 2^64 combinations, which a 64-bit product would count as 0.
@@ -441,6 +498,65 @@ GridSpec parse_grid(const Value& v, const ParseContext& ctx) {
   return grid;
 }
 
+SearchSpec parse_search(MapReader r) {
+  SearchSpec s;
+  r.read("strategy", [&](const Value& x) { s.strategy = as_enum(x, kSearchStrategies); });
+  r.read("rounds", [&](const Value& x) {
+    s.rounds = as_int_list(x, r.context(), 1, kMaxInt);
+    for (std::size_t i = 1; i < s.rounds.size(); ++i) {
+      if (s.rounds[i] <= s.rounds[i - 1]) x.fail("ascending fold counts such as [5, 10, 20]");
+    }
+  });
+  r.read("alpha", [&](const Value& x) { s.alpha = as_number(x, 0, 0.5, true); });
+  r.read("min_folds", [&](const Value& x) { s.min_folds = static_cast<int>(as_integer(x, 2, kMaxInt)); });
+  r.read("target", [&](const Value& x) { s.target = as_string(x); });
+  r.read("metric", [&](const Value& x) {
+    s.metric = as_matching(x, std::regex(R"([A-Za-z0-9_]+)"), "a metric name such as r2, auroc or accuracy");
+  });
+  r.read("samples", [&](const Value& x) {
+    s.samples = static_cast<int>(as_integer(x, 1, static_cast<long long>(kMaxGridCombinations)));
+  });
+  r.read("seed", [&](const Value& x) {
+    s.seed = static_cast<std::uint64_t>(as_integer(x, 0, std::numeric_limits<long long>::max()));
+  });
+  r.finish();
+  return s;
+}
+
+// What the search section leaves to the rest of the spec: the race metric's defaults and the
+// rounds, which must fall within the race folds (the inner folds with an inner loop).
+void resolve_search(ExperimentSpec& spec, const Value& section) {
+  SearchSpec& s = spec.search;
+  std::vector<std::string> names;
+  for (const auto& t : spec.data.targets) names.push_back(t.name);
+  if (s.target.empty()) s.target = spec.final_model.target.empty() ? names.front() : spec.final_model.target;
+  const auto target = std::find(names.begin(), names.end(), s.target);
+  if (target == names.end()) {
+    section.fail(fmt::format("search.target one of the data targets: {}", join(names)));
+  }
+  if (s.metric.empty()) {
+    s.metric = spec.final_model.metric.empty()
+                   ? default_ranking_metric(spec.data.targets[static_cast<std::size_t>(target - names.begin())].task)
+                   : spec.final_model.metric;
+  }
+  if (s.strategy != SearchStrategy::race) return;
+  const int folds = spec.resampling.inner ? spec.resampling.inner->count() : spec.resampling.outer.count();
+  const char* which = spec.resampling.inner ? "inner" : "outer";
+  if (folds <= s.min_folds) {
+    section.fail(
+        fmt::format("a race over more than min_folds = {} folds; the race runs on the {} {} folds, so it "
+                    "could never eliminate a config (lower search.min_folds or add folds)",
+                    s.min_folds, folds, which));
+  }
+  if (s.rounds.empty()) {
+    for (int r = s.min_folds; r < folds; r *= 2) s.rounds.push_back(r);
+  }
+  if (s.rounds.back() >= folds) {
+    section.fail(fmt::format("search.rounds below the {} {} folds the race runs on (the last round runs the rest)",
+                             folds, which));
+  }
+}
+
 ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   MapReader r(Value{root, location_of(root, ctx), ""}, ctx);
   ExperimentSpec spec;
@@ -450,12 +566,19 @@ ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   spec.data = parse_data(MapReader(r.require("data"), ctx), ctx);
   spec.model = parse_model(optional_section(r, "model"), ctx);
   spec.training = parse_training(optional_section(r, "training"));
-  if (auto g = r.get("grid")) spec.grid = parse_grid(*g, ctx);
+  std::optional<Value> search = r.get("search");
+  if (search) spec.search = parse_search(MapReader(*search, ctx));
+  if (auto g = r.get("grid")) {
+    spec.grid = parse_grid(*g, ctx, spec.search);
+  } else if (spec.search.samples > 0) {
+    search->fail("no samples without a grid of parameters to draw them from");
+  }
   spec.resampling = parse_resampling(MapReader(r.require("resampling"), ctx), ctx);
   spec.slurm = parse_slurm(optional_section(r, "slurm"), ctx);
   spec.output = parse_output(optional_section(r, "output"), ctx);
   spec.final_model = parse_final_model(optional_section(r, "final_model"), spec.data.targets);
   r.finish();
+  if (search) resolve_search(spec, *search);
   if (spec.data.feature_columns.empty() && spec.model.family == ModelFamily::mlp) {
     throw SpecError(fmt::format("{}: model.family: mlp takes numeric inputs; set data.feature_columns", ctx.file));
   }
@@ -495,7 +618,7 @@ SpecDocument SpecDocument::parse(const std::string& text, const std::string& nam
   if (!impl->root.IsMap()) {
     throw SpecError(
         fmt::format("{}: an experiment spec is a YAML mapping with name, data, model, training, "
-                    "grid, resampling, slurm, output and final_model",
+                    "grid, resampling, slurm, output, final_model and search",
                     name));
   }
   impl->base = parse_spec(impl->root, impl->ctx);
@@ -581,6 +704,9 @@ std::string to_string(DeviceSetting v) {
 }
 std::string to_string(Compression v) {
   return enum_name(kCompressions, v);
+}
+std::string to_string(SearchStrategy v) {
+  return enum_name(kSearchStrategies, v);
 }
 std::string to_string(FinalModelStrategy v) {
   return enum_name(kStrategies, v);

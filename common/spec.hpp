@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/errors.hpp"
+#include "common/search_spec.hpp"
 
 namespace gridfold {
 
@@ -200,6 +201,7 @@ struct ExperimentSpec {
   SlurmSpec slurm;
   OutputSpec output;
   FinalModelSpec final_model;
+  SearchSpec search;
 };
 
 // A parsed spec file, able to resolve any grid configuration into a typed spec.
@@ -240,5 +242,6 @@ std::string to_string(Optimizer);
 std::string to_string(DeviceSetting);
 std::string to_string(Compression);
 std::string to_string(FinalModelStrategy);
+std::string to_string(SearchStrategy);
 
 }  // namespace gridfold

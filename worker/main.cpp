@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -22,6 +23,7 @@
 #include <numeric>
 #include <optional>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/archive_catalog.hpp"
@@ -29,6 +31,7 @@
 #include "common/experiment_layout.hpp"
 #include "common/hdf5_settings.hpp"
 #include "common/plan.hpp"
+#include "common/race_standing.hpp"
 #include "common/result_inventory.hpp"
 #include "worker/model_commands.hpp"
 #include "worker/task_farm.hpp"
@@ -194,6 +197,8 @@ int main(int argc, char** argv) {
   const std::string rank_prefix = mpi.size() > 1 ? fmt::format("[rank {}/{}] ", mpi.rank(), mpi.size()) : "";
   const ExperimentLayout layout(experiment);
   ExperimentPlan plan;
+  ExperimentSpec spec;
+  std::filesystem::path archive_dir;
   std::vector<std::uint64_t> tasks;
   std::vector<bool> finished;
   if (!setup_failure) {
@@ -202,8 +207,9 @@ int main(int argc, char** argv) {
       plan = read_plan(layout.plan());
       tasks = selected_tasks(selection, plan);
       // Packing moves results into archives; a rerun element must not train those again.
-      const SpecDocument spec = SpecDocument::load(layout.spec(), plan.spec_dir);
-      finished = finished_tasks(layout, plan, archive_directory(layout, spec.base(), plan.experiment_id)).done;
+      spec = SpecDocument::load(layout.spec(), plan.spec_dir).base();
+      archive_dir = archive_directory(layout, spec, plan.experiment_id);
+      finished = finished_tasks(layout, plan, archive_dir).done;
     } catch (const std::exception& e) {
       setup_failure = fmt::format("{}: {}", experiment.string(), e.what());
     }
@@ -228,7 +234,44 @@ int main(int argc, char** argv) {
   options.report = [&](const std::string& line) { print_line(stdout, rank_prefix + line); };
   options.checkpoint_request = checkpoint_request;
 
+  // Racing: a task of round r waits for the race's decision before round r, which this or any
+  // other worker makes once the earlier rounds are settled (common/race_standing.hpp). The
+  // standing is refreshed only for a round not yet decided: recorded decisions never change.
+  std::optional<RaceStanding> race;
+  auto await_race = [&](std::uint64_t task, const std::string& prefix) {
+    if (!race) race = race_standing(layout, plan, spec, archive_dir, finished, RaceUpdate::decide);
+    bool announced = false;
+    while (!race->decided(plan, plan.tasks[task]) && !stop_wanted) {
+      finished = finished_tasks(layout, plan, archive_dir).done;
+      race = race_standing(layout, plan, spec, archive_dir, finished, RaceUpdate::decide);
+      if (race->decided(plan, plan.tasks[task])) break;
+      if (!announced) {
+        print_line(stdout, fmt::format("{}: waiting for the earlier rounds of its race to settle", prefix));
+        announced = true;
+      }
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+    }
+  };
+
   const FarmTotals totals = run_task_farm(mpi, tasks, [&](std::uint64_t task) {
+    if (is_race(plan)) {
+      const std::string prefix = rank_prefix + describe(plan, task);
+      try {
+        await_race(task, prefix);
+      } catch (const std::exception& e) {
+        print_line(stderr, fmt::format("{}: FAILED: the race's decision could not be made: {}", prefix, e.what()));
+        return false;
+      }
+      if (stop_wanted) {
+        print_line(stdout, fmt::format("{}: not started, the worker is stopping", prefix));
+        return true;
+      }
+      if (race->task_eliminated[task]) {
+        print_line(stdout, fmt::format("{}: eliminated by the race before round {}, not trained", prefix,
+                                       task_round(plan, plan.tasks[task])));
+        return true;
+      }
+    }
     if (finished[task]) {
       print_line(stdout, fmt::format("{}{}: skipped, its result (with the expected fingerprint) already exists",
                                      rank_prefix, describe(plan, task)));

@@ -17,6 +17,7 @@
 #include "common/fold_result.hpp"
 #include "common/fold_scores.hpp"
 #include "common/plan.hpp"
+#include "common/race_standing.hpp"
 #include "common/result_fingerprint.hpp"
 #include "orchestrator/harvest/result_scores.hpp"
 #include "orchestrator/harvest/result_store.hpp"
@@ -116,15 +117,37 @@ std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const Expe
   return folds;
 }
 
+// n_test / n_train of the outer folds, for the corrected resampled t-test.
+double outer_test_train_ratio(const ExperimentPlan& plan) {
+  if (plan.folds.outer_count() == 0) return 0;
+  const Task first{0, 0, -1};
+  const auto train = static_cast<double>(train_rows(plan, first).size());
+  return train > 0 ? static_cast<double>(test_rows(plan, first).size()) / train : 0;
+}
+
+// Racing over the outer folds: the round before which each config was eliminated, if it was.
+// Races on inner folds eliminate per outer fold, so no config is eliminated as a whole there.
+std::vector<std::optional<std::size_t>> eliminated_rounds(const std::vector<RaceRecord>& records, std::size_t configs) {
+  std::vector<std::optional<std::size_t>> rounds(configs);
+  for (const RaceRecord& record : records) {
+    if (record.outer_fold >= 0) continue;
+    for (const RaceElimination& e : record.decision.eliminated) rounds.at(e.config) = record.round;
+  }
+  return rounds;
+}
+
 // Ranks the configs for one target and selects by nested cross-validation; records in `uses`
 // the outer results whose predictions the selections report.
 HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metric_option,
                               const std::vector<ScoredFold>& folds, const ExperimentPlan& plan,
-                              const ExperimentLayout& layout, PredictionUses& uses) {
+                              const ExperimentLayout& layout, const std::vector<std::optional<std::size_t>>& eliminated,
+                              const std::vector<std::vector<bool>>& inner_eliminated, PredictionUses& uses) {
   const std::string metric = metric_option.empty() ? default_ranking_metric(target.task) : metric_option;
   check_metric(folds, target.name, metric);
   HarvestTarget t{target.name, target.task,      rank_configs(folds, plan.configs.size(), target.name, metric),
                   {},          target.tolerance, target.classes};
+  rank_survivors_first(t.ranking, eliminated);
+  compare_to_best(t.ranking, folds, outer_test_train_ratio(plan), 0.95);
   const auto& best = t.ranking.rows.front();
   if (best.metrics.count(metric) && !std::isnan(best.metrics.at(metric).mean)) {
     for (int f = 0; f < static_cast<int>(plan.folds.outer_count()); ++f) {
@@ -133,7 +156,7 @@ HarvestTarget evaluate_target(const TargetSpec& target, const std::string& metri
   }
   if (plan.folds.inner_count > 0) {
     t.nested = select_nested(folds, plan.configs.size(), plan.folds.outer_count(),
-                             static_cast<std::size_t>(plan.folds.inner_count), target.name, metric);
+                             static_cast<std::size_t>(plan.folds.inner_count), target.name, metric, inner_eliminated);
     for (const auto& fold : t.nested->folds) {
       if (!fold.chosen) continue;
       uses[result_name(layout, plan.configs[*fold.chosen].id, fold.outer_fold)].push_back(
@@ -203,10 +226,23 @@ HarvestSummary harvest_experiment(const HarvestOptions& o) {
                                                          r.stale)
                                            : ""));
   }
+  std::vector<std::vector<bool>> inner_eliminated;  // racing on inner folds: by outer fold, by config
+  if (is_race(plan)) {
+    std::vector<bool> done(plan.tasks.size(), false);
+    for (const ScoredFold& f : folds) done[task_index(plan, f.config, f.outer_fold, f.inner_fold)] = true;
+    const RaceStanding standing =
+        race_standing(layout, plan, doc.base(), experiment.archive_dir(), done, RaceUpdate::read_only);
+    for (const auto& race : standing.races) {
+      r.race.insert(r.race.end(), race.records.begin(), race.records.end());
+      if (race.outer_fold >= 0) inner_eliminated.push_back(race.eliminated);
+    }
+    r.eliminated_tasks = standing.eliminated_tasks;
+  }
+  const std::vector<std::optional<std::size_t>> eliminated = eliminated_rounds(r.race, plan.configs.size());
   PredictionUses uses;
   const std::vector<TargetSpec> targets = targets_of_configs(doc, plan);
   for (const auto& target : targets) {
-    r.targets.push_back(evaluate_target(target, o.metric, folds, plan, layout, uses));
+    r.targets.push_back(evaluate_target(target, o.metric, folds, plan, layout, eliminated, inner_eliminated, uses));
   }
   if (o.all_predictions) {
     for (const ScoredFold& f : folds) {
@@ -255,6 +291,12 @@ std::string render_text(const HarvestSummary& summary) {
       out += fmt::format("  best      config {} ({}) {}\n            {}\n", best.config, r.configs[best.config].id,
                          fmt::join(params, " "), format_stats(t.ranking.metric, stats->second));
     }
+    const auto tied = std::count_if(t.ranking.rows.begin(), t.ranking.rows.end(),
+                                    [](const auto& row) { return row.indistinguishable; });
+    out += fmt::format(
+        "  tied      {} of {} configs are indistinguishable from the best (95% corrected "
+        "paired interval of the difference reaches 0)\n",
+        tied, t.ranking.rows.size());
     if (t.nested) {
       out += fmt::format("  nested    {} (the estimate of choosing by inner folds)\n",
                          format_stats(t.ranking.metric, t.nested->estimate));
@@ -262,6 +304,12 @@ std::string render_text(const HarvestSummary& summary) {
         out += fmt::format("  warning   {}\n", warning);
       }
     }
+  }
+  if (!r.race.empty()) {
+    std::size_t eliminated = 0;
+    for (const RaceRecord& record : r.race) eliminated += record.decision.eliminated.size();
+    out += fmt::format("race        {} decisions eliminated {} configs (of {} races), sparing {} tasks; see race.csv\n",
+                       r.race.size(), eliminated, r.race.back().outer_fold < 0 ? 1 : r.outer_folds, r.eliminated_tasks);
   }
   std::vector<std::string> files;
   for (const auto& f : summary.files) files.push_back(f.filename().string());

@@ -54,6 +54,10 @@ std::string configs_csv(const HarvestReport& r) {
   for (const auto& m : metrics) {
     for (const char* s : {"mean", "std", "min", "max", "count"}) header.push_back(csv_field(m + "_" + s));
   }
+  for (const char* h :
+       {"diff_to_best", "diff_low", "diff_high", "diff_folds", "indistinguishable", "eliminated_round"}) {
+    header.push_back(h);
+  }
   std::string out = csv_line(header);
   for (const HarvestTarget& t : r.targets) {
     for (const auto& row : t.ranking.rows) {
@@ -67,6 +71,10 @@ std::string configs_csv(const HarvestReport& r) {
         for (const double v : {s.mean, s.sd, s.min, s.max}) f.push_back(csv_number(v));
         f.push_back(std::to_string(s.count));
       }
+      for (const double v : {row.to_best.mean, row.to_best.low, row.to_best.high}) f.push_back(csv_number(v));
+      f.push_back(std::to_string(row.to_best.folds));
+      f.push_back(row.indistinguishable ? "true" : "false");
+      f.push_back(row.eliminated ? std::to_string(*row.eliminated) : "");
       out += csv_line(f);
     }
   }
@@ -97,6 +105,23 @@ std::string nested_csv(const HarvestReport& r) {
       f.push_back(std::to_string(fold.partial_configs));
       f.push_back(csv_number(fold.outer_score));
       out += csv_line(f);
+    }
+  }
+  return out;
+}
+
+// Racing's record: one line per elimination, by race and round.
+std::string race_csv(const HarvestReport& r) {
+  std::string out = csv_line({"race", "round", "folds", "shared_folds", "leader_id", "config_index", "config_id",
+                              "reason", "config_folds", "mean_difference", "p_value"});
+  for (const RaceRecord& record : r.race) {
+    const std::string leader = record.decision.leader ? r.configs[*record.decision.leader].id : "";
+    for (const RaceElimination& e : record.decision.eliminated) {
+      out +=
+          csv_line({record.outer_fold < 0 ? "outer" : std::to_string(record.outer_fold), std::to_string(record.round),
+                    std::to_string(record.decision.folds), std::to_string(record.decision.shared_folds), leader,
+                    std::to_string(e.config), r.configs[e.config].id, to_string(e.reason), std::to_string(e.folds),
+                    csv_number(e.mean_difference), csv_number(e.p_value)});
     }
   }
   return out;
@@ -145,6 +170,10 @@ std::string positions_csv(const HarvestReport& r) {
   return out;
 }
 
+json json_number(double v) {
+  return std::isfinite(v) ? json(v) : json(nullptr);
+}
+
 json stats_json(const Stats& s) {
   return {{"mean", s.mean}, {"std", s.sd}, {"min", s.min}, {"max", s.max}, {"count", s.count}};
 }
@@ -172,8 +201,16 @@ void write_configs(const h5::File& f, const HarvestReport& r) {
   std::vector<std::vector<std::string>> params(r.param_paths.size());
   std::vector<std::vector<double>> mean(metrics.size()), sd(metrics.size()), min(metrics.size()), max(metrics.size());
   std::vector<std::vector<std::int64_t>> count(metrics.size());
+  std::vector<double> diff, diff_low, diff_high;
+  std::vector<std::int64_t> diff_folds, indistinguishable, eliminated_round;
   for (const HarvestTarget& t : r.targets) {
     for (const auto& row : t.ranking.rows) {
+      diff.push_back(row.to_best.mean);
+      diff_low.push_back(row.to_best.low);
+      diff_high.push_back(row.to_best.high);
+      diff_folds.push_back(static_cast<std::int64_t>(row.to_best.folds));
+      indistinguishable.push_back(row.indistinguishable ? 1 : 0);
+      eliminated_round.push_back(row.eliminated ? static_cast<std::int64_t>(*row.eliminated) : -1);
       target.push_back(t.name);
       rank.push_back(static_cast<std::int64_t>(row.rank));
       config_index.push_back(row.config);
@@ -199,6 +236,12 @@ void write_configs(const h5::File& f, const HarvestReport& r) {
   configs.write("config_index", config_index);
   configs.write("config_id", config_id);
   configs.write("outer_results", outer_results);
+  configs.write("diff_to_best", diff);
+  configs.write("diff_low", diff_low);
+  configs.write("diff_high", diff_high);
+  configs.write("diff_folds", diff_folds);
+  configs.write("indistinguishable", indistinguishable);
+  configs.write("eliminated_round", eliminated_round);
   const h5::Node param_group = configs.create_group("params");
   for (std::size_t p = 0; p < r.param_paths.size(); ++p) param_group.write(r.param_paths[p], params[p]);
   const h5::Node metric_group = configs.create_group("metrics");
@@ -380,27 +423,58 @@ std::string report_json(const HarvestReport& r) {
       const std::string warning = incomplete_inner_warning(*t.nested);
       nested["warning"] = warning.empty() ? json(nullptr) : json(warning);
     }
+    json indistinguishable = json::array();
+    for (const auto& row : t.ranking.rows) {
+      if (!row.indistinguishable) continue;
+      indistinguishable.push_back({{"config_index", row.config},
+                                   {"config_id", r.configs[row.config].id},
+                                   {"diff_to_best", json_number(row.to_best.mean)},
+                                   {"diff_low", json_number(row.to_best.low)},
+                                   {"diff_high", json_number(row.to_best.high)},
+                                   {"folds", row.to_best.folds}});
+    }
     targets.push_back({{"name", t.name},
                        {"task", to_string(t.task)},
                        {"metric", t.ranking.metric},
                        {"larger_is_better", t.ranking.larger_is_better},
                        {"best", best},
+                       {"indistinguishable", indistinguishable},
                        {"nested", nested}});
     if (t.task == TaskType::per_position) targets.back()["tolerance"] = t.tolerance;
   }
-  const json j{{"experiment", r.experiment},
-               {"outer_folds", r.outer_folds},
-               {"inner_folds", r.inner_folds},
-               {"results",
-                {{"outer", r.outer_results},
-                 {"inner", r.inner_results},
-                 {"loose", r.loose},
-                 {"archived", r.archived},
-                 {"superseded", r.superseded},
-                 {"unplanned", r.unplanned},
-                 {"stale", r.stale},
-                 {"devices", r.devices}}},
-               {"targets", targets}};
+  json j{{"experiment", r.experiment},
+         {"outer_folds", r.outer_folds},
+         {"inner_folds", r.inner_folds},
+         {"results",
+          {{"outer", r.outer_results},
+           {"inner", r.inner_results},
+           {"loose", r.loose},
+           {"archived", r.archived},
+           {"superseded", r.superseded},
+           {"unplanned", r.unplanned},
+           {"stale", r.stale},
+           {"devices", r.devices}}},
+         {"targets", targets}};
+  if (!r.race.empty()) {
+    json decisions = json::array();
+    for (const RaceRecord& record : r.race) {
+      json eliminated = json::array();
+      for (const RaceElimination& e : record.decision.eliminated) {
+        eliminated.push_back({{"config_id", r.configs[e.config].id},
+                              {"reason", to_string(e.reason)},
+                              {"folds", e.folds},
+                              {"mean_difference", json_number(e.mean_difference)},
+                              {"p_value", json_number(e.p_value)}});
+      }
+      decisions.push_back({{"race", record.outer_fold < 0 ? json("outer") : json(record.outer_fold)},
+                           {"round", record.round},
+                           {"folds", record.decision.folds},
+                           {"shared_folds", record.decision.shared_folds},
+                           {"survivors", record.decision.survivors.size()},
+                           {"eliminated", eliminated}});
+    }
+    j["race"] = {{"decisions", decisions}, {"eliminated_tasks", r.eliminated_tasks}};
+  }
   return j.dump(2) + "\n";
 }
 
@@ -411,8 +485,10 @@ std::vector<fs::path> write_report(const HarvestReport& r, const fs::path& dir) 
                                                                {"predictions.csv", predictions_csv(r)},
                                                                {"positions.csv", positions_csv(r)},
                                                                {"best.json", report_json(r)}};
+  std::vector<std::pair<std::string, std::string>> all = texts;
+  if (!r.race.empty()) all.emplace_back("race.csv", race_csv(r));
   std::vector<fs::path> written;
-  for (const auto& [name, text] : texts) {
+  for (const auto& [name, text] : all) {
     write_text_atomically(dir / name, text);
     written.push_back(dir / name);
   }

@@ -1,5 +1,5 @@
 // What `gridfold harvest` found, and the files it is written to (schema in docs/harvest.md):
-// configs.csv, nested.csv, predictions.csv, positions.csv, best.json and harvest.h5, each
+// configs.csv, nested.csv, predictions.csv, positions.csv, race.csv (racing), best.json and harvest.h5, each
 // written atomically.
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/grid.hpp"
+#include "common/race_standing.hpp"
 #include "common/spec.hpp"
 #include "orchestrator/harvest/harvest_statistics.hpp"
 #include "orchestrator/harvest/position_profile.hpp"
@@ -43,6 +44,9 @@ struct HarvestReport {
   // for results of gridfold versions that did not record it).
   std::map<std::string, std::size_t> devices;
   std::vector<HarvestTarget> targets;
+  // Racing: every decision recorded, by race and round (race.csv), and the tasks they spared.
+  std::vector<RaceRecord> race;
+  std::size_t eliminated_tasks = 0;
   std::vector<PredictionTable::Row> predictions;
   std::vector<PositionProfiles::Row> positions;  // per_position targets: F1 along the window
 };

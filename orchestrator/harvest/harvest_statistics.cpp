@@ -50,20 +50,6 @@ Stats summarize(std::span<const double> values) {
   return s;
 }
 
-std::string default_ranking_metric(TaskType task) {
-  switch (task) {
-    case TaskType::regression:
-      return "r2";
-    case TaskType::binary:
-      return "auroc";
-    case TaskType::multiclass:
-      return "accuracy";
-    case TaskType::per_position:
-      return "f1";
-  }
-  throw std::logic_error("unknown task type");
-}
-
 ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config_count, const std::string& target,
                            const std::string& metric) {
   ConfigRanking ranking{target, metric, larger_is_better(metric), {}};
@@ -95,8 +81,37 @@ ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config
   return ranking;
 }
 
+void compare_to_best(ConfigRanking& ranking, std::span<const ScoredFold> folds, double test_train_ratio,
+                     double confidence) {
+  if (ranking.rows.empty()) return;
+  std::map<std::uint32_t, std::map<int, double>> outer;  // config -> outer fold -> score
+  for (const ScoredFold& f : folds) {
+    if (f.inner_fold == -1) outer[f.config][f.outer_fold] = score_of(f, ranking.target, ranking.metric);
+  }
+  const double sign = ranking.larger_is_better ? 1.0 : -1.0;
+  const auto& best = outer[ranking.rows.front().config];
+  for (auto& row : ranking.rows) {
+    std::vector<double> diffs;
+    for (const auto& [fold, v] : outer[row.config]) {
+      const auto b = best.find(fold);
+      if (b != best.end()) diffs.push_back(sign * (b->second - v));
+    }
+    row.to_best = corrected_paired_difference(diffs, test_train_ratio, confidence);
+    row.indistinguishable = !(row.to_best.low > 0);
+  }
+}
+
+void rank_survivors_first(ConfigRanking& ranking, const std::vector<std::optional<std::size_t>>& eliminated_round) {
+  for (auto& row : ranking.rows) {
+    if (row.config < eliminated_round.size()) row.eliminated = eliminated_round[row.config];
+  }
+  std::stable_partition(ranking.rows.begin(), ranking.rows.end(), [](const auto& row) { return !row.eliminated; });
+  for (std::size_t i = 0; i < ranking.rows.size(); ++i) ranking.rows[i].rank = i + 1;
+}
+
 NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
-                              std::size_t inner_count, const std::string& target, const std::string& metric) {
+                              std::size_t inner_count, const std::string& target, const std::string& metric,
+                              const std::vector<std::vector<bool>>& eliminated) {
   NestedSelection nested{target, metric, larger_is_better(metric), inner_count, {}, {}};
   // inner[outer][config]: inner scores; results[outer][config]: inner results carrying the
   // target (a NaN score is a result too); outer_score[outer][config]: the outer test score.
@@ -120,6 +135,7 @@ NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t con
     fold.outer_fold = static_cast<int>(o);
     for (std::uint32_t c = 0; c < config_count; ++c) {
       if (results[o][c] == 0) continue;
+      if (o < eliminated.size() && c < eliminated[o].size() && eliminated[o][c]) continue;
       if (results[o][c] < inner_count) {
         ++fold.partial_configs;
         continue;

@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "common/metrics.hpp"
+#include "common/paired_stats.hpp"
+#include "common/search_spec.hpp"  // default_ranking_metric
 #include "common/spec.hpp"
 
 namespace gridfold {
@@ -44,18 +46,33 @@ struct ConfigRanking {
     std::size_t rank = 0;  // 1 = best
     std::size_t outer_results = 0;
     std::map<std::string, Stats> metrics;  // every metric the target's results carry
+    // compare_to_best: the best config's score minus this one's (signed so that positive means
+    // the best is better) over the outer folds both have, with its corrected interval.
+    PairedDifference to_best;
+    bool indistinguishable = false;         // from the best: the interval reaches 0 (the best itself too)
+    std::optional<std::size_t> eliminated;  // racing: the round before which a race eliminated it
   };
   std::string target, metric;
   bool larger_is_better = true;
   std::vector<Row> rows;  // in rank order, one per config
 };
 
-// The metric configs are ranked by when none is asked for: r2 (regression), auroc (binary),
-// accuracy (multiclass), f1 (per position).
-std::string default_ranking_metric(TaskType task);
-
 ConfigRanking rank_configs(std::span<const ScoredFold> folds, std::size_t config_count, const std::string& target,
                            const std::string& metric);
+
+// Fills every row's to_best and indistinguishable: paired over the outer folds the row and the
+// best row (rows.front()) both have, by the corrected resampled t-test (Nadeau and Bengio 2003,
+// common/paired_stats.hpp) with n_test/n_train = test_train_ratio and a `confidence` interval.
+// A config is indistinguishable from the best unless the interval's lower end is above 0; one
+// sharing fewer than two folds with the best has no interval and counts as indistinguishable
+// (nothing tells it apart). The intervals are not corrected for the number of configs.
+void compare_to_best(ConfigRanking& ranking, std::span<const ScoredFold> folds, double test_train_ratio,
+                     double confidence);
+
+// Racing: the configs a race eliminated (eliminated_round[c] set) rank below every survivor,
+// whatever their means: a mean over the few folds before elimination is not comparable with a
+// survivor's over all folds. The order within each group is kept; ranks are renumbered.
+void rank_survivors_first(ConfigRanking& ranking, const std::vector<std::optional<std::size_t>>& eliminated_round);
 
 // Nested cross-validation: in each outer fold, the config with the best mean inner score
 // (over that outer fold's inner results) is chosen, and its outer test score is recorded.
@@ -86,9 +103,12 @@ struct NestedSelection {
 };
 
 // `inner_count` is the plan's inner folds per outer fold. Results outside the plan's configs
-// and folds are ignored.
+// and folds are ignored. `eliminated[o][c]` (racing on inner folds, empty otherwise) marks the
+// configs the race of outer fold o eliminated: never candidates there, and not counted as
+// partial, since their missing inner tasks will never run.
 NestedSelection select_nested(std::span<const ScoredFold> folds, std::size_t config_count, std::size_t outer_count,
-                              std::size_t inner_count, const std::string& target, const std::string& metric);
+                              std::size_t inner_count, const std::string& target, const std::string& metric,
+                              const std::vector<std::vector<bool>>& eliminated = {});
 
 // What a reader of the nested estimate must know about unfinished inner tasks, in one line:
 // the outer folds that chose nothing for want of a complete config (and so are left out of the

@@ -255,6 +255,35 @@ ReportSummary make_report(const ReportOptions& o) {
   }
   page.sections.push_back(std::move(learning));
 
+  ReportSection paired{"Difference to the best config", {}, {}};
+  for (const HarvestTarget& t : r.targets) {
+    const auto tied = std::count_if(t.ranking.rows.begin(), t.ranking.rows.end(),
+                                    [](const auto& row) { return row.indistinguishable; });
+    paired.notes.push_back(
+        fmt::format("{}: {} of {} configs are indistinguishable from the best (the 95% corrected "
+                    "paired interval of their difference reaches 0).",
+                    t.name, tied, t.ranking.rows.size()));
+    const bool compared = std::any_of(t.ranking.rows.begin(), t.ranking.rows.end(),
+                                      [](const auto& row) { return !std::isnan(row.to_best.mean); });
+    if (compared) {
+      paired.figures.push_back(
+          draw_figure(difference_to_best_figure(names.take("difference-to-best", t.name), t, page.top), plots));
+    }
+  }
+  for (const RaceRecord& record : r.race) {
+    for (const RaceElimination& e : record.decision.eliminated) {
+      paired.notes.push_back(
+          fmt::format("Race {}, before round {} ({} folds, {} shared): config {} eliminated ({}) on {} folds, {:.4g} "
+                      "behind the "
+                      "leader (one-sided p {:.3g}).",
+                      record.outer_fold < 0 ? std::string("over the outer folds")
+                                            : fmt::format("in outer fold {}", record.outer_fold),
+                      record.round, record.decision.folds, record.decision.shared_folds, r.configs[e.config].id,
+                      to_string(e.reason), e.folds, e.mean_difference, e.p_value));
+    }
+  }
+  page.sections.push_back(std::move(paired));
+
   ReportSection grid{"Ranking metric by grid parameter", {}, {}};
   if (r.param_paths.empty()) grid.notes.push_back("The grid has no parameters: a single config was trained.");
   for (const HarvestTarget& t : r.targets) {

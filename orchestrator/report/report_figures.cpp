@@ -196,6 +196,51 @@ GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget
   return f;
 }
 
+GnuplotFigure difference_to_best_figure(const std::string& name, const HarvestTarget& target, std::size_t top) {
+  const std::string& metric = target.ranking.metric;
+  // Three groups, each drawn only when it has a config (gnuplot refuses a plot of no points).
+  struct Group {
+    const char* suffix;
+    const char* title;
+    int point;
+    const char* colour;
+    std::string rows;
+  };
+  std::vector<Group> groups{{"tied", "indistinguishable from the best", 7, kOrange, {}},
+                            {"apart", "worse", 5, kGrey, {}},
+                            {"eliminated", "eliminated by the race", 6, kBlue, {}}};
+  std::size_t shown = 0;
+  for (const auto& row : target.ranking.rows) {
+    if (shown == top) break;
+    if (std::isnan(row.to_best.mean)) continue;
+    ++shown;
+    const double low = std::isnan(row.to_best.low) ? row.to_best.mean : row.to_best.low;
+    const double high = std::isnan(row.to_best.high) ? row.to_best.mean : row.to_best.high;
+    Group& into = row.eliminated ? groups[2] : row.indistinguishable ? groups[0] : groups[1];
+    into.rows += fmt::format("{} {} {} {} {}\n", row.rank, row.to_best.mean, low, high, row.config);
+  }
+  GnuplotFigure f;
+  f.name = name;
+  f.caption = fmt::format("{}: {} difference to the best config, paired over shared outer folds", target.name, metric);
+  std::vector<std::string> plots;
+  for (const Group& g : groups) {
+    if (g.rows.empty()) continue;
+    const std::string file = fmt::format("{}-{}.dat", name, g.suffix);
+    f.data.push_back({file, "# rank difference low high config_index\n" + g.rows});
+    plots.push_back(fmt::format("{} using 1:2:3:4 with yerrorbars pt {} ps 1.2 lw 1.5 lc rgb '{}' title '{}'", q(file),
+                                g.point, g.colour, g.title));
+  }
+  f.commands = kStyle +
+               two_line_title(fmt::format("{}: best minus config, {}", target.name, metric),
+                              "95% corrected resampled t intervals (Nadeau-Bengio); above 0: the best is better") +
+               fmt::format("set xlabel 'rank'\nset ylabel {}\n", q("difference in " + metric)) +
+               fmt::format("set xrange [0:{}]\nset offsets 0, 0, graph 0.05, graph 0.05\n", shown + 1) +
+               "set bmargin 7\nset key at screen 0.5, screen 0.04 center bottom horizontal\n" +
+               "set arrow from graph 0, first 0 to graph 1, first 0 nohead dt 2 lc rgb '#888888'\n" +
+               fmt::format("plot {}\n", fmt::join(plots, ", "));
+  return f;
+}
+
 GnuplotFigure roc_figure(const std::string& name, const std::string& target, const std::string& config_label,
                          std::span<const CurvePoint> curve) {
   std::string data = "# false_positive_rate true_positive_rate\n";

@@ -34,6 +34,12 @@ GnuplotFigure learning_curve_figure(const std::string& name, const std::string& 
 GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget& target,
                                     std::span<const Config> configs, const std::string& param_path);
 
+// Each ranked config's paired difference to the best (best minus config, signed so that
+// larger means the best is better) with its 95% corrected interval (harvest's compare_to_best),
+// in rank order; indistinguishable configs in one colour, the others in another, eliminated
+// configs of a race marked. At most `top` configs.
+GnuplotFigure difference_to_best_figure(const std::string& name, const HarvestTarget& target, std::size_t top);
+
 // curve from roc_curve; auroc printed in the title.
 GnuplotFigure roc_figure(const std::string& name, const std::string& target, const std::string& config_label,
                          std::span<const CurvePoint> curve);

@@ -9,12 +9,14 @@
 #include <deque>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/archive_catalog.hpp"
 #include "common/planned_experiment.hpp"
 #include "common/plan.hpp"
+#include "common/race_standing.hpp"
 #include "common/result_inventory.hpp"
 #include "orchestrator/slurm/waves.hpp"
 
@@ -102,6 +104,24 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   s.results_loose = inventory.loose;
   s.results_archived = inventory.archived;
   s.devices = inventory.devices;
+  if (is_race(plan)) {
+    const RaceStanding standing =
+        race_standing(layout, plan, doc.base(), archive_directory(layout, doc.base(), plan.experiment_id), done,
+                      RaceUpdate::read_only);
+    s.tasks_eliminated = standing.eliminated_tasks;
+    RaceProgress p;
+    p.races = standing.races.size();
+    p.rounds = standing.rounds;
+    p.configs = plan.configs.size();
+    p.round_min = p.survivors_min = std::numeric_limits<std::size_t>::max();
+    for (const auto& race : standing.races) {
+      p.round_min = std::min(p.round_min, race.records.size());
+      p.round_max = std::max(p.round_max, race.records.size());
+      p.survivors_min = std::min(p.survivors_min, race.survivors());
+      p.survivors_max = std::max(p.survivors_max, race.survivors());
+    }
+    s.race = p;
+  }
   s.task_failures = task_failures(layout);
   s.submitted = !submissions.empty();
   if (!s.submitted) return s;
@@ -172,7 +192,7 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   const double hours = std::difftime(std::time(nullptr), started) / 3600.0;
   if (hours > 0 && s.tasks_done > 0) {
     s.tasks_per_hour = static_cast<double>(s.tasks_done) / hours;
-    s.eta_seconds = static_cast<double>(s.tasks_total - s.tasks_done) / *s.tasks_per_hour * 3600.0;
+    s.eta_seconds = static_cast<double>(s.tasks_total - s.tasks_done - s.tasks_eliminated) / *s.tasks_per_hour * 3600.0;
   }
   return s;
 }
@@ -193,6 +213,22 @@ std::string eta_text(const ExperimentStatus& s) {
   if (!s.tasks_per_hour) return "";
   const auto minutes = static_cast<long>(*s.eta_seconds / 60.0);
   return fmt::format(", {:.0f} tasks/h, ETA {}h{:02d}m", *s.tasks_per_hour, minutes / 60, minutes % 60);
+}
+
+std::string range_text(std::size_t low, std::size_t high) {
+  return low == high ? fmt::format("{}", low) : fmt::format("{}-{}", low, high);
+}
+
+std::string race_text(const ExperimentStatus& s) {
+  if (!s.race) return "";
+  const RaceProgress& p = *s.race;
+  return fmt::format(
+      "race: round {} of {}{}, {} of {} configs survive, {} tasks eliminated ({:.0f}% of the grid's "
+      "tasks saved)",
+      range_text(p.round_min + 1, p.round_max + 1), p.rounds,
+      p.races > 1 ? fmt::format(" (in {} races, one per outer fold)", p.races) : "",
+      range_text(p.survivors_min, p.survivors_max), p.configs, s.tasks_eliminated,
+      s.tasks_total ? 100.0 * static_cast<double>(s.tasks_eliminated) / static_cast<double>(s.tasks_total) : 0.0);
 }
 
 std::string stale_text(const ExperimentStatus& s) {
@@ -221,16 +257,18 @@ std::string results_text(const ExperimentStatus& s) {
 }  // namespace
 
 std::string render_line(const ExperimentStatus& s) {
-  return fmt::format("{}: tasks {}/{} done{}{}; results {}; {}elements: {}; {} task failures{}{}", s.name, s.tasks_done,
-                     s.tasks_total, stale_text(s), eta_text(s), results_text(s),
-                     s.waves ? "waves " + waves_text(*s.waves) + "; " : "", counts_text(s.element_counts),
-                     s.task_failures.size(), s.pack_state.empty() ? "" : fmt::format("; pack {}", s.pack_state),
+  return fmt::format("{}: tasks {}/{} done{}{}{}; results {}; {}elements: {}; {} task failures{}{}", s.name,
+                     s.tasks_done, s.tasks_total, stale_text(s), eta_text(s), s.race ? "; " + race_text(s) : "",
+                     results_text(s), s.waves ? "waves " + waves_text(*s.waves) + "; " : "",
+                     counts_text(s.element_counts), s.task_failures.size(),
+                     s.pack_state.empty() ? "" : fmt::format("; pack {}", s.pack_state),
                      s.accounting ? "" : " (accounting off: ended elements judged from results on disk)");
 }
 
 std::string render_table(const ExperimentStatus& s) {
   std::string out = fmt::format("experiment {}\ntasks      {}/{} done{}{}\nresults    {}\n", s.name, s.tasks_done,
                                 s.tasks_total, stale_text(s), eta_text(s), results_text(s));
+  if (s.race) out += race_text(s) + "\n";
   if (!s.submitted) return out + "not submitted to SLURM (gridfold submit)\n";
   if (s.waves) out += "waves      " + waves_text(*s.waves) + "\n";
   if (!s.accounting) out += "accounting is off: the states of ended elements are judged from results on disk\n";
@@ -291,6 +329,7 @@ std::string render_json(const ExperimentStatus& s) {
          {"results_loose", s.results_loose},
          {"results_archived", s.results_archived},
          {"devices", s.devices},
+         {"tasks_eliminated", s.tasks_eliminated},
          {"submitted", s.submitted},
          {"accounting", s.accounting},
          {"elements", counts(s.element_counts)},
@@ -309,6 +348,15 @@ std::string render_json(const ExperimentStatus& s) {
                   {"chain_job_id", s.waves->chain_job_id},
                   {"chain_state", s.waves->chain_state},
                   {"stopped", s.waves->stopped}};
+  }
+  if (s.race) {
+    j["race"] = {{"races", s.race->races},
+                 {"rounds", s.race->rounds},
+                 {"round_min", s.race->round_min},
+                 {"round_max", s.race->round_max},
+                 {"configs", s.race->configs},
+                 {"survivors_min", s.race->survivors_min},
+                 {"survivors_max", s.race->survivors_max}};
   }
   return j.dump(2) + "\n";
 }

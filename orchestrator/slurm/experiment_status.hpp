@@ -40,6 +40,15 @@ struct TaskFailure {
   std::filesystem::path file;
 };
 
+// Racing (search.strategy race): how far the races have come.
+struct RaceProgress {
+  std::size_t races = 1;                     // one, or one per outer fold with an inner loop
+  std::size_t rounds = 1;                    // rounds of each race
+  std::size_t round_min = 0, round_max = 0;  // the round each race has reached (decisions made), 0-based
+  std::size_t configs = 0;
+  std::size_t survivors_min = 0, survivors_max = 0;  // over the races
+};
+
 struct ExperimentStatus {
   std::string name;
   std::size_t tasks_total = 0, tasks_done = 0;
@@ -48,6 +57,9 @@ struct ExperimentStatus {
   std::size_t tasks_stale = 0;
   std::size_t results_loose = 0, results_archived = 0;  // result files under results/ and in archives
   std::map<std::string, std::size_t> devices;           // done tasks by the device they trained on
+  // Tasks of configs a race eliminated: never trained, never missing (the compute saved).
+  std::size_t tasks_eliminated = 0;
+  std::optional<RaceProgress> race;
   std::size_t elements_total = 0;
   bool submitted = false;
   bool accounting = true;  // false: sacct is off, states of ended elements are inferred

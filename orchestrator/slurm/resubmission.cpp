@@ -8,6 +8,7 @@
 #include "common/archive_catalog.hpp"
 #include "common/plan.hpp"
 #include "common/planned_experiment.hpp"
+#include "common/race_standing.hpp"
 #include "common/result_inventory.hpp"
 #include "orchestrator/slurm/experiment_status.hpp"
 #include "orchestrator/slurm/waves.hpp"
@@ -79,6 +80,13 @@ std::optional<Submission> resubmit_experiment(const ResubmitOptions& options, co
   }
   ExperimentStatus status = collect_status(layout, slurm, 0);
   facts.task_done = finished_tasks(layout, experiment.plan, experiment.archive_dir()).done;
+  // A raced task of an eliminated config never runs: to a rerun it is as good as done. Rounds
+  // that settled since the workers stopped are decided here, so their losers are not rerun.
+  const RaceStanding race = race_standing(layout, experiment.plan, experiment.spec(), experiment.archive_dir(),
+                                          facts.task_done, RaceUpdate::decide);
+  for (std::size_t t = 0; t < facts.task_done.size(); ++t) {
+    if (race.task_eliminated[t]) facts.task_done[t] = true;
+  }
   facts.elements = std::move(status.elements);
   facts.pack_job_id = status.pack_job_id;
   facts.pack_state = status.pack_state;

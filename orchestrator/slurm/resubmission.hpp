@@ -20,7 +20,8 @@ struct ResubmitOptions {
 // What resubmit knows about an experiment, gathered from its files and from SLURM.
 struct RerunFacts {
   std::vector<Submission> submissions;  // every submission, oldest first (slurm/submissions.json)
-  std::vector<bool> task_done;          // by plan task: a result exists, loose or archived
+  std::vector<bool> task_done;          // by plan task: a result exists, loose or archived, or a race
+                                        // eliminated it (it never runs)
   std::vector<ElementStatus> elements;  // SLURM's latest state of every submitted element
   std::string pack_job_id, pack_state;  // the latest pack job and its state
 };

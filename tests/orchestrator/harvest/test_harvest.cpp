@@ -67,6 +67,62 @@ ScoredFold fold(std::uint32_t config, int outer, int inner, double r2) {
 
 }  // namespace
 
+TEST_CASE("each config's difference to the best is paired over the folds both have", "[harvest][paired]") {
+  // Config 0 is best; config 1 is behind by 1, 2, 3, 4 on folds 0-3 (the hand-computed case of
+  // test_race.cpp: 2.5 -+ 2.905 at n_test/n_train 0.25, so it reaches 0); config 2 is behind by
+  // exactly 0.3 on every fold; config 3 shares only fold 0 with the best.
+  std::vector<ScoredFold> folds;
+  for (int f = 0; f < 4; ++f) {
+    folds.push_back(fold(0, f, -1, 10.0 + f));
+    folds.push_back(fold(1, f, -1, 10.0 + f - (f + 1)));
+    folds.push_back(fold(2, f, -1, 10.0 + f - 0.3));
+  }
+  folds.push_back(fold(3, 0, -1, 9.9));
+  folds.push_back(fold(3, 7, -1, 0.0));  // a fold the best lacks: left out of the pairing
+  ConfigRanking ranking = rank_configs(folds, 4, "y", "r2");
+  compare_to_best(ranking, folds, 0.25, 0.95);
+  std::map<std::uint32_t, const ConfigRanking::Row*> by_config;
+  for (const auto& row : ranking.rows) by_config[row.config] = &row;
+  REQUIRE(ranking.rows.front().config == 0);
+  CHECK(by_config[0]->to_best.mean == 0);
+  CHECK(by_config[0]->indistinguishable);
+  CHECK(by_config[1]->to_best.mean == Approx(2.5));
+  CHECK(by_config[1]->to_best.low == Approx(-0.4051627).epsilon(1e-5));
+  CHECK(by_config[1]->indistinguishable);
+  CHECK(by_config[2]->to_best.mean == Approx(0.3));
+  CHECK_FALSE(by_config[2]->indistinguishable);
+  CHECK(by_config[3]->to_best.folds == 1);
+  CHECK(by_config[3]->indistinguishable);  // nothing tells it apart on one fold
+}
+
+TEST_CASE("a config the inner race eliminated is neither chosen nor counted as partial", "[harvest][race]") {
+  // Outer fold 0 races over 3 inner folds; config 1 was eliminated after inner fold 0, on which
+  // it happened to score higher than config 0's mean.
+  std::vector<ScoredFold> folds{fold(0, 0, 0, 0.7), fold(0, 0, 1, 0.8), fold(0, 0, 2, 0.8), fold(0, 0, -1, 0.75),
+                                fold(1, 0, 0, 0.9)};
+  const NestedSelection without = select_nested(folds, 2, 1, 3, "y", "r2");
+  CHECK(without.folds[0].partial_configs == 1);
+  const NestedSelection with = select_nested(folds, 2, 1, 3, "y", "r2", {{false, true}});
+  CHECK(with.folds[0].partial_configs == 0);
+  CHECK(with.folds[0].chosen == 0u);
+  CHECK(incomplete_inner_warning(with).empty());
+}
+
+TEST_CASE("configs a race eliminated rank below every survivor", "[harvest][race]") {
+  // Config 1 was eliminated after 5 folds on which it scored higher than config 0's 20-fold mean.
+  std::vector<ScoredFold> folds;
+  for (int f = 0; f < 20; ++f) folds.push_back(fold(0, f, -1, f < 5 ? 0.7 : 0.8));
+  for (int f = 0; f < 5; ++f) folds.push_back(fold(1, f, -1, 0.79));
+  ConfigRanking ranking = rank_configs(folds, 2, "y", "r2");
+  REQUIRE(ranking.rows.front().config == 1);
+  rank_survivors_first(ranking, {std::nullopt, std::size_t{1}});
+  CHECK(ranking.rows[0].config == 0);
+  CHECK(ranking.rows[0].rank == 1);
+  CHECK(ranking.rows[1].config == 1);
+  CHECK(ranking.rows[1].rank == 2);
+  CHECK(ranking.rows[1].eliminated == std::size_t{1});
+}
+
 TEST_CASE("summaries use the sample standard deviation and skip NaN", "[harvest]") {
   const std::vector<double> values{1, 2, 3, kNaN};
   const Stats s = summarize(values);

@@ -2,9 +2,11 @@
 // commands (tests/support/scripted_commands.hpp) instead of a cluster.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
+#include "common/fold_result.hpp"
 #include "orchestrator/slurm/experiment_status.hpp"
 #include "orchestrator/slurm/resubmission.hpp"
 #include "orchestrator/slurm/slurm_client.hpp"
@@ -255,4 +257,42 @@ TEST_CASE("resubmit reruns only elements without results that SLURM no longer ho
     CHECK(later.calls_matching("^scontrol update") ==
           std::vector<std::string>{"scontrol update JobId=104 Dependency=afterany:102:103:201:301"});
   }
+}
+
+TEST_CASE("resubmit never reruns a task that a race eliminated", "[resubmit][scripted][race]") {
+  TempDir dir;
+  // 2 configs x 6 splits, one task per element: round 0 is elements 0-9 (splits 0-4 of both
+  // configs), round 1 elements 10 (config 0, split 5) and 11 (config 1, split 5).
+  const TestExperiment e(dir / "exp",
+                         "name: race\ndata: {path: d.csv, targets: [y]}\n"
+                         "resampling: {outer: {repeated_holdout: {n: 6, test_fraction: 0.2}}}\n"
+                         "search: {strategy: race, rounds: [5]}\n"
+                         "grid:\n  training.lr: [0.1, 0.001]\nslurm: {tasks_per_element: 1}\n",
+                         50);
+  ScriptedCommands submit;
+  submit.always("^scontrol show config", printed("MaxArraySize            = 100\n"))
+      .once("^sbatch", printed("101\n"))
+      .once("^sbatch", printed("102\n"));
+  submit_experiment(submit_options(e), SlurmClient(submit.runner()));
+  for (std::size_t t = 0; t < 10; ++t) {
+    FoldResult r = e.result(t);
+    const Task& task = e.plan().tasks[t];
+    r.metrics["y"]["r2"] = (task.config == 1 ? 0.2 : 0.8) + 0.05 * std::sin(1.3 * task.outer_fold) +
+                           0.02 * std::cos(2.9 * task.outer_fold + 1.9 * task.config);
+    write_fold_result(e.layout().result(r.config_id, r.outer_fold, r.inner_fold), r);
+  }
+  // The elements of round 1 were killed before their tasks ran; no decision was recorded.
+  ScriptedCommands slurm;
+  std::string accounted;
+  for (int i = 0; i < 10; ++i) accounted += "101_" + std::to_string(i) + "|COMPLETED|0:0|n1\n";
+  accounted += "101_10|NODE_FAIL|0:0|n1\n101_11|NODE_FAIL|0:0|n1\n";
+  slurm.always("^sacct", printed(accounted))
+      .always("^squeue", printed("102|PENDING|\n"))
+      .once("^sbatch", printed("201\n"))
+      .always("^scontrol update", printed(""));
+  const auto s = resubmit_experiment(resubmit_options(e), SlurmClient(slurm.runner()));
+  REQUIRE(s);
+  REQUIRE(s->arrays.size() == 1);
+  CHECK(s->arrays[0].indices == std::vector<std::size_t>{10});  // not 11: config 1 is eliminated
+  CHECK(std::filesystem::exists(e.layout().root() / "race" / "outer" / "round01.json"));
 }

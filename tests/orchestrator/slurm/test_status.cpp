@@ -1,6 +1,10 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "common/fold_result.hpp"
+#include "common/race_standing.hpp"
+#include "common/result_inventory.hpp"
 #include "orchestrator/slurm/experiment_status.hpp"
 #include "orchestrator/slurm/job_states.hpp"
 #include "tests/support/test_experiment.hpp"
@@ -63,4 +67,35 @@ TEST_CASE("status counts tasks with only stale results apart from done ones", "[
   CHECK(s.tasks_done == 2);
   CHECK(s.tasks_stale == 1);
   CHECK_THAT(render_line(s), Catch::Contains("tasks 2/3 done, 1 stale"));
+}
+
+TEST_CASE("status shows a race's round, its survivors and the tasks it eliminated", "[status][race]") {
+  gridfold::testing::TempDir dir;
+  const gridfold::testing::TestExperiment e(dir / "exp",
+                                            "name: r\ndata: {path: d.csv, targets: [y]}\n"
+                                            "resampling: {outer: {repeated_holdout: {n: 12, test_fraction: 0.2}}}\n"
+                                            "search: {strategy: race, rounds: [5, 8]}\n"
+                                            "grid:\n  training.lr: [0.1, 0.01, 0.001]\n",
+                                            100);
+  // Round 0 (5 splits of every config): config 1 is far worse than the close configs 0 and 2.
+  for (std::size_t t = 0; t < 15; ++t) {
+    FoldResult r = e.result(t);
+    const Task& task = e.plan().tasks[t];
+    r.metrics["y"]["r2"] = (task.config == 1 ? 0.3 : 0.8) + 0.05 * std::sin(1.3 * task.outer_fold) +
+                           0.03 * std::cos(2.9 * task.outer_fold + 1.9 * task.config);
+    write_fold_result(e.layout().result(r.config_id, r.outer_fold, r.inner_fold), r);
+  }
+  const ExperimentStatus before = collect_status(e.layout(), SlurmClient{});
+  REQUIRE(before.race);
+  CHECK(before.tasks_eliminated == 0);  // status decides nothing: no worker has asked yet
+  CHECK_THAT(render_line(before), Catch::Contains("race: round 1 of 3, 3 of 3 configs survive, 0 tasks eliminated"));
+
+  race_standing(e.layout(), e.plan(), e.spec(), e.layout().archives_dir(),
+                finished_tasks(e.layout(), e.plan(), e.layout().archives_dir()).done, RaceUpdate::decide);
+  const ExperimentStatus s = collect_status(e.layout(), SlurmClient{});
+  CHECK(s.tasks_done == 15);
+  CHECK(s.tasks_eliminated == 7);
+  CHECK_THAT(render_table(s), Catch::Contains("race: round 2 of 3, 2 of 3 configs survive, 7 tasks eliminated (19% "
+                                              "of the grid's tasks saved)"));
+  CHECK_THAT(render_json(s), Catch::Contains("\"tasks_eliminated\": 7"));
 }
