@@ -3,12 +3,11 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 #include "common/fold_result.hpp"
 #include "orchestrator/slurm/experiment_status.hpp"
 #include "orchestrator/slurm/resubmission.hpp"
+#include "common/text_file.hpp"
 #include "orchestrator/slurm/slurm_client.hpp"
 #include "orchestrator/slurm/submission.hpp"
 #include "tests/support/scripted_commands.hpp"
@@ -32,13 +31,6 @@ resampling:
 slurm:
   tasks_per_element: 1
 )";
-
-std::string text_of(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 SubmitOptions submit_options(const TestExperiment& e) {
   SubmitOptions o;
@@ -90,10 +82,10 @@ TEST_CASE("submit splits the elements at MaxArraySize and the pack job waits for
   CHECK_THAT(sbatch[2], Catch::EndsWith("train-002.sbatch"));
   CHECK_THAT(sbatch[3], Catch::Contains("--dependency=afterany:101:102:103 ") && Catch::EndsWith("pack.sbatch"));
   REQUIRE(s.arrays.size() == 3);
-  CHECK(text_of(s.arrays[0].script).find("#SBATCH --array=0-1\n") != std::string::npos);
-  CHECK(text_of(s.arrays[1].script).find("--element-offset 2 ") != std::string::npos);
-  CHECK(text_of(s.arrays[2].script).find("#SBATCH --array=0\n") != std::string::npos);
-  CHECK(text_of(s.arrays[2].script).find("--element-offset 4 ") != std::string::npos);
+  CHECK(read_text_file(s.arrays[0].script).find("#SBATCH --array=0-1\n") != std::string::npos);
+  CHECK(read_text_file(s.arrays[1].script).find("--element-offset 2 ") != std::string::npos);
+  CHECK(read_text_file(s.arrays[2].script).find("#SBATCH --array=0\n") != std::string::npos);
+  CHECK(read_text_file(s.arrays[2].script).find("--element-offset 4 ") != std::string::npos);
 
   const auto recorded = read_submissions(e.layout());
   REQUIRE(recorded.size() == 1);
@@ -222,7 +214,7 @@ TEST_CASE("resubmit reruns only elements without results that SLURM no longer ho
     CHECK(s->arrays[0].indices == std::vector<std::size_t>{1});
     CHECK(s->arrays[1].chunk.first_element == 2);
     CHECK(s->arrays[1].indices == std::vector<std::size_t>{0});  // not 1: that one is pending
-    CHECK(text_of(s->arrays[0].script).find("#SBATCH --array=1\n") != std::string::npos);
+    CHECK(read_text_file(s->arrays[0].script).find("#SBATCH --array=1\n") != std::string::npos);
     CHECK(slurm.calls_matching("^sbatch").size() == 2);  // no second pack job
     CHECK(slurm.calls_matching("^scontrol update") ==
           std::vector<std::string>{"scontrol update JobId=104 Dependency=afterany:102:103:201:202"});

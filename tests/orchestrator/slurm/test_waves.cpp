@@ -2,11 +2,9 @@
 // fake of the SLURM commands.
 #include <catch2/catch.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "orchestrator/slurm/experiment_status.hpp"
 #include "orchestrator/slurm/resubmission.hpp"
+#include "common/text_file.hpp"
 #include "orchestrator/slurm/slurm_client.hpp"
 #include "orchestrator/slurm/waves.hpp"
 #include "tests/support/scripted_commands.hpp"
@@ -36,13 +34,6 @@ SubmitOptions options_for(const TestExperiment& e) {
   SubmitOptions o;
   o.experiment = e.layout().root();
   return o;
-}
-
-std::string text_of(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
 }
 
 // The first round: nothing queued, so elements 0-1 (array 101), their pack job 102 and the
@@ -108,9 +99,9 @@ TEST_CASE("submit queues the first wave with its pack job and a chain job after 
   CHECK_THAT(sbatch[0], Catch::EndsWith("train-000.sbatch"));
   CHECK_THAT(sbatch[1], Catch::Contains("--dependency=afterany:101 ") && Catch::EndsWith("pack.sbatch"));
   CHECK_THAT(sbatch[2], Catch::Contains("--dependency=afterany:101 ") && Catch::EndsWith("wave.sbatch"));
-  CHECK_THAT(text_of(e.layout().slurm_dir() / "wave.sbatch"), Catch::Contains(" submit --next-wave "));
+  CHECK_THAT(read_text_file(e.layout().slurm_dir() / "wave.sbatch"), Catch::Contains(" submit --next-wave "));
   REQUIRE(round.submissions.size() == 1);
-  CHECK(text_of(round.submissions[0].arrays[0].script).find("#SBATCH --array=0-1\n") != std::string::npos);
+  CHECK(read_text_file(round.submissions[0].arrays[0].script).find("#SBATCH --array=0-1\n") != std::string::npos);
 
   const auto state = read_wave_state(e.layout());
   REQUIRE(state);
