@@ -8,6 +8,11 @@ valid positions, dense layers, one output per target), same masked MSE, same opt
 batch size, epochs and thread count; batches are row selections of the pre-encoded tensor,
 as in the worker. --layout conv1d (the default) writes the network the idiomatic way
 (Conv1d, masked_fill, Linear); --layout channels-last writes it the way the worker runs it.
+--model transformer runs the transformer family instead (overlapping k-mer tokens, learned
+position embeddings, torch.nn.TransformerEncoder with its defaults: post-norm, ReLU, the
+padding masked out of attention, mean pooling over the valid tokens, dense layers): the
+idiomatic PyTorch model, tokenised once up front (the worker tokenises each batch inside
+forward).
 Prints one line: samples/s over the training steps (validation excluded).
 """
 import argparse
@@ -93,6 +98,42 @@ class ChannelsLastNetwork(nn.Module):
         return self.head(self.dense(x.sum((2, 3), keepdim=True))).flatten(1)
 
 
+class TransformerNetwork(nn.Module):
+    """The worker's transformer (worker/transformer.cpp) written with torch.nn modules."""
+
+    def __init__(self, kmer, length, layers, heads, d_model, ff, dropout, dense, outputs):
+        super().__init__()
+        self.token_embedding = nn.Embedding(4 ** kmer + 3, d_model)
+        nn.init.normal_(self.token_embedding.weight, 0.0, 0.02)
+        self.position_embedding = nn.Parameter(torch.randn(max(length - kmer + 1, 1), d_model) * 0.02)
+        layer = nn.TransformerEncoderLayer(d_model, heads, ff, dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+        head, inputs = [], d_model
+        for width in dense:
+            head += [nn.Linear(inputs, width), nn.ReLU(), nn.Dropout(dropout)]
+            inputs = width
+        self.dense = nn.Sequential(*head)
+        self.head = nn.Linear(inputs, outputs)
+
+    def forward(self, tokens, valid):
+        x = self.token_embedding(tokens) + self.position_embedding[: tokens.size(1)]
+        x = self.encoder(nn.functional.dropout(x, self.encoder.layers[0].dropout.p, self.training),
+                         src_key_padding_mask=valid.logical_not())
+        w = valid.unsqueeze(2).to(x.dtype)
+        return self.head(self.dense((x * w).sum(1) / w.sum(1)))
+
+
+def kmer_tokens(x, lengths, kmer):
+    """The worker's tokens: 3 + the base-4 number of each k-mer's letters, 0 past the end."""
+    letters = x.argmax(1)
+    count = max(x.shape[2] - kmer + 1, 1)
+    ids = torch.zeros((x.shape[0], count), dtype=torch.long)
+    for j in range(kmer):
+        ids = ids * 4 + letters[:, j:j + count]
+    valid = torch.arange(count).unsqueeze(0) < (lengths - kmer + 1).clamp_min(1).unsqueeze(1)
+    return (ids + 3).masked_fill(valid.logical_not(), 0), valid
+
+
 def masked_mse(prediction, target):
     missing = target.isnan()
     error = (prediction - target).masked_fill(missing, 0.0)
@@ -114,6 +155,13 @@ def main():
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--layout", choices=["conv1d", "channels-last"], default="conv1d",
                         help="conv1d: the idiomatic PyTorch network; channels-last: the worker's formulation")
+    parser.add_argument("--model", choices=["cnn", "transformer"], default="cnn")
+    parser.add_argument("--kmer", type=int, default=3)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--heads", type=int, default=4)
+    parser.add_argument("--d-model", type=int, default=64)
+    parser.add_argument("--ff", type=int, default=256)
+    parser.add_argument("--dropout", type=float, default=0.1, help="transformer only")
     args = parser.parse_args()
 
     torch.set_num_interop_threads(1)
@@ -121,6 +169,7 @@ def main():
     torch.manual_seed(args.seed)
     targets = args.targets.split(",")
     inputs, lengths, y = load(args.data, targets)
+    x_length = inputs.shape[2]
 
     # The worker's fold: 80 % training rows, a tenth of them held out for validation.
     rng = np.random.default_rng(args.seed)
@@ -131,14 +180,20 @@ def main():
     scale = np.nanstd(y[fit].numpy(), axis=0, ddof=1)
     y = (y - torch.from_numpy(mean)) / torch.from_numpy(scale)
 
-    network_type = ConvNetwork if args.layout == "conv1d" else ChannelsLastNetwork
-    network = network_type(inputs.shape[1], inputs.shape[2], [int(f) for f in args.filters.split(",")],
-                           args.kernel, [int(d) for d in args.dense.split(",") if d], len(targets))
+    dense = [int(d) for d in args.dense.split(",") if d]
+    if args.model == "transformer":
+        inputs, lengths = kmer_tokens(inputs, lengths, args.kmer)
+        network = TransformerNetwork(args.kmer, x_length, args.layers, args.heads, args.d_model, args.ff,
+                                     args.dropout, dense, len(targets))
+    else:
+        network_type = ConvNetwork if args.layout == "conv1d" else ChannelsLastNetwork
+        network = network_type(inputs.shape[1], inputs.shape[2], [int(f) for f in args.filters.split(",")],
+                               args.kernel, dense, len(targets))
     optimizer = torch.optim.Adam(network.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     weights = torch.ones(len(targets))
     batch = args.batch_size
-    batch_inputs = torch.empty((batch,) + tuple(inputs.shape[1:]))
-    batch_lengths = torch.empty(batch, dtype=torch.long)
+    batch_inputs = torch.empty((batch,) + tuple(inputs.shape[1:]), dtype=inputs.dtype)
+    batch_lengths = torch.empty((batch,) + tuple(lengths.shape[1:]), dtype=lengths.dtype)
     batch_targets = torch.empty((batch, y.shape[1]))
     validation_index = torch.from_numpy(validation)
 

@@ -80,6 +80,15 @@ std::string canonical_config(const ExperimentSpec& spec) {
   out.add("model.lstm_layers", m.lstm_layers);
   out.add("model.bidirectional", flag(m.bidirectional));
   if (!m.script_path.empty()) out.add("model.script_checksum", file_checksum(m.script_path, "the TorchScript model"));
+  // Only transformers list these, so the configs of every other family keep their texts and
+  // their results stay current.
+  if (m.family == ModelFamily::transformer) {
+    out.add("model.kmer", m.kmer);
+    out.add("model.layers", m.layers);
+    out.add("model.heads", m.heads);
+    out.add("model.d_model", m.d_model);
+    out.add("model.ff", m.ff);
+  }
 
   const TrainingSpec& t = spec.training;
   out.add("training.epochs", t.epochs);

@@ -46,11 +46,13 @@ const EnumName<ModelFamily> kFamilies[] = {{ModelFamily::cnn1d, "cnn1d"},
                                            {ModelFamily::branched_cnn, "branched_cnn"},
                                            {ModelFamily::bilstm, "bilstm"},
                                            {ModelFamily::mlp, "mlp"},
-                                           {ModelFamily::torchscript, "torchscript"}};
+                                           {ModelFamily::torchscript, "torchscript"},
+                                           {ModelFamily::transformer, "transformer"}};
 const EnumName<Pooling> kPoolings[] = {{Pooling::none, "none"},
                                        {Pooling::max, "max"},
                                        {Pooling::mean, "mean"},
-                                       {Pooling::sum, "sum"}};
+                                       {Pooling::sum, "sum"},
+                                       {Pooling::cls, "cls"}};
 const EnumName<Optimizer> kOptimizers[] = {{Optimizer::adam, "adam"},
                                            {Optimizer::adamw, "adamw"},
                                            {Optimizer::sgd, "sgd"}};
@@ -137,7 +139,8 @@ ModelSpec parse_model(MapReader r, const ParseContext& ctx) {
   r.read("batch_norm", [&](const Value& x) { m.batch_norm = as_bool(x); });
   r.read("block_pooling", [&](const Value& x) { m.block_pooling = as_enum(x, kPoolings); });
   r.read("pool_size", [&](const Value& x) { m.pool_size = static_cast<int>(as_integer(x, 1, 1024)); });
-  r.read("global_pooling", [&](const Value& x) { m.global_pooling = as_enum(x, kPoolings); });
+  const std::optional<Value> global_pooling = r.get("global_pooling");
+  if (global_pooling) m.global_pooling = as_enum(*global_pooling, kPoolings);
   r.read("dense", [&](const Value& x) {
     m.dense = x.node.IsSequence() && x.node.size() == 0 ? std::vector<int>{} : as_int_list(x, ctx, 1, 1 << 20);
   });
@@ -146,10 +149,30 @@ ModelSpec parse_model(MapReader r, const ParseContext& ctx) {
   r.read("lstm_layers", [&](const Value& x) { m.lstm_layers = static_cast<int>(as_integer(x, 1, 64)); });
   r.read("bidirectional", [&](const Value& x) { m.bidirectional = as_bool(x); });
   r.read("path", [&](const Value& x) { m.script_path = as_path(x, ctx); });
+  r.read("kmer", [&](const Value& x) { m.kmer = static_cast<int>(as_integer(x, 1, 6)); });
+  r.read("layers", [&](const Value& x) { m.layers = static_cast<int>(as_integer(x, 1, 64)); });
+  const std::optional<Value> heads = r.get("heads");
+  if (heads) m.heads = static_cast<int>(as_integer(*heads, 1, 256));
+  const std::optional<Value> d_model = r.get("d_model");
+  if (d_model) m.d_model = static_cast<int>(as_integer(*d_model, 1, 1 << 16));
+  r.read("ff", [&](const Value& x) { m.ff = static_cast<int>(as_integer(x, 1, 1 << 20)); });
   r.finish();
-  if (m.block_pooling == Pooling::sum) {
-    throw SpecError(fmt::format("{}: model.block_pooling: 'sum' is not valid; expected one of none, max, mean",
-                                r.value().where.str()));
+  if (m.block_pooling == Pooling::sum || m.block_pooling == Pooling::cls) {
+    throw SpecError(fmt::format("{}: model.block_pooling: '{}' is not valid; expected one of none, max, mean",
+                                r.value().where.str(), to_string(m.block_pooling)));
+  }
+  if (m.family == ModelFamily::transformer) {
+    // The mean of the token outputs: what the plasmid workload's authors found to work better
+    // than the [CLS] token.
+    if (!global_pooling) m.global_pooling = Pooling::mean;
+    if (m.d_model % m.heads != 0) {
+      // Each head attends over d_model / heads of the token's features.
+      const std::string expected =
+          fmt::format("model.heads dividing model.d_model ({} heads, d_model {})", m.heads, m.d_model);
+      (d_model ? *d_model : *heads).fail(expected);
+    }
+  } else if (m.global_pooling == Pooling::cls) {
+    global_pooling->fail("none, max, mean or sum: cls pooling reads a [CLS] token, which only family transformer has");
   }
   if (m.family == ModelFamily::torchscript && m.script_path.empty()) {
     throw SpecError(

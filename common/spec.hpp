@@ -69,8 +69,9 @@ struct DataSpec {
   bool standardize_targets = true;  // regression targets, fitted on the training part
 };
 
-enum class ModelFamily { cnn1d, branched_cnn, bilstm, mlp, torchscript };
-enum class Pooling { none, max, mean, sum };
+enum class ModelFamily { cnn1d, branched_cnn, bilstm, mlp, torchscript, transformer };
+// cls (transformer only) reads the output of a [CLS] token put before the sequence.
+enum class Pooling { none, max, mean, sum, cls };
 
 struct ModelSpec {
   ModelFamily family = ModelFamily::cnn1d;
@@ -82,7 +83,7 @@ struct ModelSpec {
   bool batch_norm = true;
   Pooling block_pooling = Pooling::none;  // after each conv block
   int pool_size = 2;
-  Pooling global_pooling = Pooling::max;  // none keeps per-position outputs
+  Pooling global_pooling = Pooling::max;  // none keeps per-position outputs; transformer default mean
   // dense layers after the trunk (cnn/bilstm) or the whole network (mlp)
   std::vector<int> dense{64};
   double dropout = 0.1;
@@ -92,6 +93,12 @@ struct ModelSpec {
   bool bidirectional = true;
   // torchscript
   std::filesystem::path script_path;
+  // transformer: an encoder over overlapping k-mer tokens (worker/transformer.hpp)
+  int kmer = 3;  // letters per token; 1 = single letters (amino acids)
+  int layers = 2;
+  int heads = 4;
+  int d_model = 64;  // a multiple of heads
+  int ff = 256;      // width of each layer's feed-forward block
 };
 
 enum class Optimizer { adam, adamw, sgd };

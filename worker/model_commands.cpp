@@ -35,6 +35,11 @@ struct RefitArguments {
   int threads = 0;
 };
 
+struct ExportArguments {
+  std::filesystem::path model, out;
+  std::size_t member = 0;
+};
+
 struct PredictArguments {
   std::filesystem::path model, input, out;
   int batch_size = 256;
@@ -66,10 +71,18 @@ int predict(const PredictArguments& a) {
   return kExitOk;
 }
 
+int export_model(const ExportArguments& a) {
+  const ModelFile model = read_model_file(a.model);
+  write_atomically(a.out, [&](const std::filesystem::path& tmp) { export_torchscript(model, a.member, tmp); });
+  print_line(stdout, fmt::format("exported network {} of {} (config {}) as TorchScript -> {}", a.member,
+                                 a.model.string(), model.config_id, a.out.string()));
+  return kExitOk;
+}
+
 }  // namespace
 
 bool is_model_command(std::string_view name) {
-  return name == "refit" || name == "predict";
+  return name == "refit" || name == "predict" || name == "export";
 }
 
 int run_model_command(int argc, char** argv) {
@@ -90,13 +103,20 @@ int run_model_command(int argc, char** argv) {
   predict_cmd->add_option("--out", p.out, "CSV to write")->required();
   predict_cmd->add_option("--batch-size", p.batch_size, "Samples per forward pass")->check(CLI::PositiveNumber);
   predict_cmd->add_option("--threads", p.threads, "Torch threads")->check(CLI::PositiveNumber);
+  ExportArguments x;
+  auto* export_cmd = app.add_subcommand("export", "Write a model file's network as TorchScript");
+  export_cmd->add_option("--model", x.model, "Model file")->required()->check(CLI::ExistingFile);
+  export_cmd->add_option("--out", x.out, "TorchScript file to write (.pt)")->required();
+  export_cmd->add_option("--member", x.member, "Which network of an ensemble (0-based)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   try {
-    return refit_cmd->parsed() ? refit(r) : predict(p);
+    if (refit_cmd->parsed()) return refit(r);
+    if (export_cmd->parsed()) return export_model(x);
+    return predict(p);
   } catch (const TrainingError& e) {
     print_line(stderr, fmt::format("gridfold-worker: {}", e.what()));
     return kExitTasksFailed;

@@ -1,5 +1,7 @@
 #include "worker/models.hpp"
 
+#include "worker/transformer.hpp"
+
 #include <fmt/format.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -37,7 +39,7 @@ bool check_output_kind(const ModelSpec& spec, const InputShape& input, const std
                                    "per_position targets use; choose max, mean or sum");
   }
   if (per_position && (spec.family == ModelFamily::mlp || !input.is_sequence())) {
-    throw SpecError("per_position targets need a sequence model (cnn1d, branched_cnn or bilstm)");
+    throw SpecError("per_position targets need a sequence model (cnn1d, branched_cnn, bilstm or transformer)");
   }
   if (per_position && spec.block_pooling != Pooling::none) {
     throw SpecError(
@@ -77,9 +79,10 @@ torch::Tensor pool_valid_positions(const torch::Tensor& x, const torch::Tensor& 
     case Pooling::mean:
       return x.masked_fill(padding, 0.0).sum(2) / lengths.unsqueeze(1).to(x.scalar_type());
     case Pooling::none:
+    case Pooling::cls:
       break;
   }
-  throw std::logic_error("pool_valid_positions called without a pooling");
+  throw std::logic_error("pool_valid_positions called without a pooling it computes");
 }
 
 // One Sequential per conv block (conv, batch norm, ReLU, dropout); pooling between blocks is
@@ -187,6 +190,11 @@ class ModuleNetwork : public Network, public nn::Module {
   void move_to(const c10::Device& device) override {
     nn::Module::to(device);
     if (positions_.defined()) positions_ = positions_.to(device);
+  }
+  void save_torchscript(const std::filesystem::path&, const std::string&) override {
+    throw SpecError(
+        "only transformer and torchscript models export to TorchScript; the other families are LibTorch C++ "
+        "modules, which TorchScript cannot serialise");
   }
 
  protected:
@@ -364,20 +372,15 @@ class DenseNetwork final : public ModuleNetwork {
   nn::Conv2d head_{nullptr};
 };
 
-// A user's TorchScript module with forward(inputs, lengths), trained like the built-in ones.
+// A TorchScript module with forward(inputs, lengths), trained like the built-in networks: a
+// user's script (family torchscript) or a transformer (worker/transformer.hpp).
 class ScriptedNetwork final : public Network {
  public:
-  ScriptedNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
+  // `origin` names the module in errors: "TorchScript model /path/net.pt".
+  ScriptedNetwork(torch::jit::Module module, std::string origin, const InputShape& input, int output_width,
                   bool per_position)
-      : script_path_(spec.script_path.string()), per_position_(per_position) {
-    if (spec.script_path.empty()) throw SpecError("model.family torchscript needs model.script_path");
-    try {
-      module_ = torch::jit::load(spec.script_path.string());
-    } catch (const c10::Error& e) {
-      throw SpecError(
-          fmt::format("cannot load TorchScript model {}: {}", spec.script_path.string(), e.what_without_backtrace()));
-    }
-    check_output_shape(input, total_width(heads));
+      : origin_(std::move(origin)), module_(std::move(module)), per_position_(per_position) {
+    check_output_shape(input, output_width);
   }
 
   at::Tensor forward(const at::Tensor& inputs, const at::Tensor& lengths) override {
@@ -402,9 +405,16 @@ class ScriptedNetwork final : public Network {
   void set_training(bool training) override { module_.train(training); }
   void move_to(const c10::Device& device) override { module_.to(device); }
   bool per_position() const override { return per_position_; }
+  void save_torchscript(const std::filesystem::path& path, const std::string& metadata_json) override {
+    // Saved in inference mode and from the CPU, so that it loads anywhere and predicts as is.
+    torch::jit::Module saved = module_.clone();
+    saved.eval();
+    saved.to(torch::kCPU);
+    saved.save(path.string(), {{"gridfold.json", metadata_json}});
+  }
 
  private:
-  // A wrong output shape found now names the script; found mid-training it would not.
+  // A wrong output shape found now names the module; found mid-training it would not.
   void check_output_shape(const InputShape& input, int width) {
     torch::NoGradGuard no_grad;
     module_.eval();
@@ -415,24 +425,38 @@ class ScriptedNetwork final : public Network {
     try {
       out = forward(inputs, lengths);
     } catch (const c10::Error& e) {
-      throw SpecError(fmt::format("TorchScript model {} fails on a batch of shape {}: {}", script_path_,
-                                  fmt::join(inputs.sizes(), "x"), e.what_without_backtrace()));
+      throw SpecError(fmt::format("{} fails on a batch of shape {}: {}", origin_, fmt::join(inputs.sizes(), "x"),
+                                  e.what_without_backtrace()));
     }
     std::vector<std::int64_t> expected{2, width};
     if (per_position_) expected.push_back(input.length);
     if (out.sizes().vec() != expected) {
       throw SpecError(
-          fmt::format("TorchScript model {} returns shape [{}], expected [{}] (batch, "
+          fmt::format("{} returns shape [{}], expected [{}] (batch, "
                       "outputs{})",
-                      script_path_, fmt::join(out.sizes(), ", "), fmt::join(expected, ", "),
+                      origin_, fmt::join(out.sizes(), ", "), fmt::join(expected, ", "),
                       per_position_ ? ", positions" : ""));
     }
     module_.train();
   }
-  std::string script_path_;
+  std::string origin_;
   torch::jit::Module module_;
   bool per_position_;
 };
+
+std::shared_ptr<Network> load_scripted_network(const ModelSpec& spec, const InputShape& input, int output_width,
+                                               bool per_position) {
+  if (spec.script_path.empty()) throw SpecError("model.family torchscript needs model.script_path");
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(spec.script_path.string());
+  } catch (const c10::Error& e) {
+    throw SpecError(
+        fmt::format("cannot load TorchScript model {}: {}", spec.script_path.string(), e.what_without_backtrace()));
+  }
+  return std::make_shared<ScriptedNetwork>(std::move(module), "TorchScript model " + spec.script_path.string(), input,
+                                           output_width, per_position);
+}
 
 }  // namespace
 
@@ -448,7 +472,10 @@ std::shared_ptr<Network> build_network(const ModelSpec& spec, const InputShape& 
     case ModelFamily::mlp:
       return std::make_shared<DenseNetwork>(spec, input, heads);
     case ModelFamily::torchscript:
-      return std::make_shared<ScriptedNetwork>(spec, input, heads, per_position);
+      return load_scripted_network(spec, input, total_width(heads), per_position);
+    case ModelFamily::transformer:
+      return std::make_shared<ScriptedNetwork>(transformer_module(spec, input, total_width(heads), per_position),
+                                               "the transformer", input, total_width(heads), per_position);
   }
   throw SpecError(fmt::format("model.family {} has no builder", static_cast<int>(spec.family)));
 }

@@ -4,6 +4,7 @@
 // in their own translation unit, everyone else compiles without it.
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ class Network {
   virtual void move_to(const c10::Device& device) = 0;
   // True when forward() keeps one output per position.
   virtual bool per_position() const = 0;
+  // Writes the network with its current weights as a TorchScript module (forward(inputs,
+  // lengths), inference mode, CPU) that torch.jit.load reads; `metadata_json` goes in as the
+  // archive's extra file gridfold.json. Throws SpecError for the families built from LibTorch
+  // C++ modules (all but transformer and torchscript), which TorchScript cannot serialise.
+  virtual void save_torchscript(const std::filesystem::path& path, const std::string& metadata_json) = 0;
 };
 
 // Throws SpecError when the spec cannot describe a network for these inputs and heads,

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include "common/encoding.hpp"
 #include "common/spec.hpp"
 #include "worker/models.hpp"
@@ -105,27 +107,80 @@ torch::Tensor member_predictions(Network& network, const ModelWeights& weights, 
   return torch::cat(columns, 1);
 }
 
-}  // namespace
+// The network a model file's spec describes for inputs of `shape`; with crops it reads
+// windows of the crop length.
+struct ModelNetwork {
+  std::shared_ptr<Network> network;
+  std::int64_t window = 0;  // 0: whole sequences
+};
 
-std::vector<float> predict_samples(const ModelFile& model, const Dataset& samples, int batch_size) {
-  if (batch_size < 1) throw SpecError(fmt::format("--batch-size is {}; it must be >= 1", batch_size));
+ModelNetwork model_network(const ModelFile& model, InputShape shape) {
   const ExperimentSpec spec = resolved_spec(model);
-  const Inputs in = encode_samples(model, samples);
   std::vector<OutputHead> heads;
   for (const auto& t : model.targets) {
     heads.push_back({t.name, t.task, t.task == TaskType::multiclass ? static_cast<int>(t.classes.size()) : 1});
   }
-  InputShape shape = in.shape;
-  const std::int64_t window = shape.is_sequence() ? window_length(spec.training.crop_length, shape.length) : 0;
-  if (window > 0) shape.length = static_cast<int>(window);
-  const std::shared_ptr<Network> network = build_network(spec.model, shape, heads);
+  ModelNetwork built;
+  built.window = shape.is_sequence() ? window_length(spec.training.crop_length, shape.length) : 0;
+  if (built.window > 0) shape.length = static_cast<int>(built.window);
+  built.network = build_network(spec.model, shape, heads);
+  return built;
+}
+
+}  // namespace
+
+std::vector<float> predict_samples(const ModelFile& model, const Dataset& samples, int batch_size) {
+  if (batch_size < 1) throw SpecError(fmt::format("--batch-size is {}; it must be >= 1", batch_size));
+  const Inputs in = encode_samples(model, samples);
+  const ModelNetwork built = model_network(model, in.shape);
   torch::Tensor sum;
   for (const ModelWeights& member : model.members) {
-    const torch::Tensor p = member_predictions(*network, member, model, in, window, batch_size);
+    const torch::Tensor p = member_predictions(*built.network, member, model, in, built.window, batch_size);
     sum = sum.defined() ? sum + p : p;
   }
   const torch::Tensor mean = (sum / static_cast<double>(model.members.size())).to(torch::kFloat).contiguous();
   return std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+}
+
+void export_torchscript(const ModelFile& model, std::size_t member, const std::filesystem::path& out) {
+  if (member >= model.members.size()) {
+    throw SpecError(fmt::format("--member {} is out of range: the model holds {} network{} (0 to {})", member,
+                                model.members.size(), model.members.size() == 1 ? "" : "s", model.members.size() - 1));
+  }
+  InputShape shape;
+  if (model.sequence_column.empty()) {
+    shape.features = static_cast<int>(model.feature_columns.size());
+  } else {
+    shape.channels = alphabet_channels(model.alphabet);
+    shape.length = static_cast<int>(model.sequence_length);
+  }
+  const ModelNetwork built = model_network(model, shape);
+  const ModelWeights& weights = model.members[member];
+  load_weights(*built.network, weights);
+
+  nlohmann::json targets = nlohmann::json::array();
+  for (std::size_t t = 0; t < model.targets.size(); ++t) {
+    const ModelTarget& target = model.targets[t];
+    nlohmann::json entry{{"name", target.name}, {"task", to_string(target.task)}};
+    if (!target.classes.empty()) entry["classes"] = target.classes;
+    if (target.task == TaskType::regression && !weights.target_mean.empty()) {
+      entry["mean"] = weights.target_mean.at(t);
+      entry["scale"] = weights.target_scale.at(t);
+    }
+    targets.push_back(std::move(entry));
+  }
+  const nlohmann::json metadata{{"format", "gridfold-torchscript"},
+                                {"version", 1},
+                                {"experiment", model.experiment},
+                                {"config_id", model.config_id},
+                                {"strategy", to_string(model.strategy)},
+                                {"member", member},
+                                {"alphabet", to_string(model.alphabet)},
+                                {"channels", shape.channels},
+                                {"sequence_length", built.window > 0 ? built.window : shape.length},
+                                {"feature_columns", model.feature_columns},
+                                {"targets", targets}};
+  built.network->save_torchscript(out, metadata.dump(2));
 }
 
 }  // namespace gridfold::worker

@@ -20,6 +20,7 @@ void add_harvest(CLI::App& app, int& exit_code);   // harvest
 void add_report(CLI::App& app, int& exit_code);    // report
 void add_finalize(CLI::App& app, int& exit_code);  // finalize
 void add_predict(CLI::App& app, int& exit_code);   // predict
+void add_export(CLI::App& app, int& exit_code);    // export
 void add_prepare(CLI::App& app, int& exit_code);   // prepare bed-bins, prepare gtf-windows
 
 }  // namespace gridfold::cli

@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   cli::add_report(app, exit_code);
   cli::add_finalize(app, exit_code);
   cli::add_predict(app, exit_code);
+  cli::add_export(app, exit_code);
   cli::add_prepare(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -1,4 +1,5 @@
-// gridfold finalize and predict: the best config's model file, and predictions with it.
+// gridfold finalize, predict and export: the best config's model file, predictions with it,
+// and its network as TorchScript.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
@@ -8,6 +9,7 @@
 #include "common/exit_codes.hpp"
 #include "common/hdf5_settings.hpp"
 #include "orchestrator/cli/commands.hpp"
+#include "orchestrator/final_model/export_command.hpp"
 #include "orchestrator/final_model/finalize_command.hpp"
 #include "orchestrator/final_model/predict_command.hpp"
 
@@ -52,6 +54,19 @@ void add_predict(CLI::App& app, int& exit_code) {
   cmd->add_option("--threads", options->threads, "Threads (default: all cores)")->check(CLI::PositiveNumber);
   cmd->callback([options, &exit_code] {
     predict_with_model(*options);
+    exit_code = kExitOk;
+  });
+}
+
+void add_export(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<ExportOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "export", "Write a model file's network as TorchScript for torch.jit.load (transformer and torchscript models)");
+  cmd->add_option("--model", options->model, "Model file made by finalize")->required()->check(CLI::ExistingFile);
+  cmd->add_option("--out,-o", options->out, "TorchScript file to write (.pt)")->required();
+  cmd->add_option("--member", options->member, "Which network of an ensemble model (0-based)")->default_val(0);
+  cmd->callback([options, &exit_code] {
+    export_model(*options);
     exit_code = kExitOk;
   });
 }

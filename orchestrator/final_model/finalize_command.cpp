@@ -6,7 +6,6 @@
 #include <cmath>
 #include <map>
 #include <set>
-#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -19,10 +18,8 @@
 #include "common/model_description.hpp"
 #include "common/model_file.hpp"
 #include "common/plan.hpp"
-#include "orchestrator/process/command_runner.hpp"
 #include "orchestrator/harvest/result_scores.hpp"
 #include "orchestrator/harvest/result_store.hpp"
-#include "orchestrator/templates/template_dir.hpp"
 
 namespace gridfold {
 namespace {
@@ -120,23 +117,9 @@ std::vector<ModelWeights> fold_networks(const ExperimentLayout& layout, const Ex
 }
 
 void refit(const FinalizeOptions& o, const std::string& config_id, const std::filesystem::path& out) {
-  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const std::vector<std::string> argv{worker_executable().string(),
-                                      "refit",
-                                      "--experiment",
-                                      o.experiment.string(),
-                                      "--config",
-                                      config_id,
-                                      "--out",
-                                      out.string(),
-                                      "--threads",
-                                      std::to_string(threads)};
-  const int rc = run_command_inheriting_output(argv);
-  if (rc != 0) {
-    throw WorkerError(fmt::format("gridfold-worker refit of config {} failed with exit code {} (its message is above)",
-                                  config_id, rc),
-                      rc);
-  }
+  run_worker({"refit", "--experiment", o.experiment.string(), "--config", config_id, "--out", out.string(), "--threads",
+              std::to_string(worker_threads(o.threads))},
+             fmt::format("refit of config {}", config_id));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include "common/errors.hpp"
 #include "common/spec.hpp"
+#include "orchestrator/final_model/worker_command.hpp"
 #include "orchestrator/harvest/harvest_statistics.hpp"
 
 namespace gridfold {
@@ -21,16 +22,6 @@ namespace gridfold {
 class FinalizeError : public BadInputError {
  public:
   using BadInputError::BadInputError;
-};
-
-// A gridfold-worker subprocess failed; its exit code is passed on.
-class WorkerError : public Error {
- public:
-  WorkerError(const std::string& what, int exit_code) : Error(what), exit_code_(exit_code) {}
-  ExitCode exit_code() const noexcept override { return static_cast<ExitCode>(exit_code_); }
-
- private:
-  int exit_code_;
 };
 
 struct FinalizeOptions {

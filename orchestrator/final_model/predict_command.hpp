@@ -13,7 +13,7 @@ struct PredictOptions {
   int threads = 0;  // 0 = all cores
 };
 
-// Throws WorkerError (orchestrator/final_model/finalize_command.hpp) with the worker's exit code when it
+// Throws WorkerError (orchestrator/final_model/worker_command.hpp) with the worker's exit code when it
 // fails; the worker has printed why.
 void predict_with_model(const PredictOptions& options);
 

@@ -320,3 +320,42 @@ TEST_CASE("slurm.ranks_per_gpu shares one GPU per rank between ranks, and needs 
     CHECK_THAT(e.what(), Catch::Contains("slurm.ranks_per_gpu") && Catch::Contains("slurm.gpus is 0"));
   }
 }
+
+TEST_CASE("a transformer pools the mean of its tokens unless told otherwise, and lists its shape in the config text",
+          "[spec]") {
+  const std::string transformer = replaced(kValid, "  family: cnn1d", "  family: transformer\n  kmer: 4\n  heads: 2");
+  const ExperimentSpec s = parse(transformer).base();
+  CHECK(s.model.family == ModelFamily::transformer);
+  CHECK(s.model.global_pooling == Pooling::mean);
+  CHECK(s.model.kmer == 4);
+  CHECK(s.model.heads == 2);
+  CHECK(s.model.d_model == 64);
+  CHECK(canonical_config(s).find("model.kmer") != std::string::npos);
+  CHECK(parse(replaced(transformer, "  kmer: 4", "  kmer: 4\n  global_pooling: cls")).base().model.global_pooling ==
+        Pooling::cls);
+  // Other families' config texts, and so their results' fingerprints, do not change.
+  CHECK(canonical_config(parse(kValid).base()).find("model.kmer") == std::string::npos);
+}
+
+TEST_CASE("transformer settings out of range name their line:column and what is valid", "[spec]") {
+  const std::string transformer = replaced(kValid, "  family: cnn1d", "  family: transformer");
+  const auto message = [&](const std::string& from, const std::string& to) {
+    try {
+      parse(replaced(transformer, from, to));
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    FAIL("expected SpecError");
+    return std::string();
+  };
+  CHECK_THAT(message("  kernel_size: 5", "  kernel_size: 5\n  kmer: 7"),
+             Catch::Contains("exp.yaml:12:9") && Catch::Contains("'7'") && Catch::Contains("an integer from 1 to 6"));
+  CHECK_THAT(message("  kernel_size: 5", "  kernel_size: 5\n  d_model: 30\n  heads: 4"),
+             Catch::Contains("exp.yaml:12:12") && Catch::Contains("'30'") &&
+                 Catch::Contains("model.heads dividing model.d_model (4 heads, d_model 30)"));
+  CHECK_THAT(message("  kernel_size: 5", "  kernel_size: 5\n  heads: 5"),
+             Catch::Contains("exp.yaml:12:10") && Catch::Contains("'5'"));
+  CHECK_THAT(message("  family: transformer", "  family: cnn1d\n  global_pooling: cls"),
+             Catch::Contains("exp.yaml:10:19") && Catch::Contains("'cls'") &&
+                 Catch::Contains("only family transformer has"));
+}
