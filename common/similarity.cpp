@@ -161,9 +161,6 @@ void banded_best(const MinHashSketches& s, const LshBanding& banding, std::vecto
   }
 }
 
-// Folds with more test x training pairs than this are searched by LSH banding only.
-constexpr std::size_t kAllPairsLimit = std::size_t{1} << 22;
-
 // The bins each test row shares at most with a training row, by comparing all pairs when the
 // fold has at most all_pairs_limit of them; otherwise zeros, and the fold's roles are appended
 // to `banded` for banded_best to fill in.
@@ -335,7 +332,7 @@ void add_test_similarity(ResamplingPlan& folds, const MinHashSketches& sketches,
   std::vector<std::size_t> large_set;
   for (std::size_t i = 0; i < sets.size(); ++i) {
     const std::size_t before = large.size();
-    best[i] = test_similarity_bins(sketches, sets[i].first, sets[i].second, kAllPairsLimit, large);
+    best[i] = test_similarity_bins(sketches, sets[i].first, sets[i].second, kSimilarityAllPairsLimit, large);
     if (large.size() > before) large_set.push_back(i);
   }
   banded_best(sketches, banding, large);

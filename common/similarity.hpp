@@ -68,16 +68,21 @@ SimilarityClusters cluster_by_similarity(const MinHashSketches& sketches, double
 // The size of each cluster, by cluster number.
 std::vector<std::size_t> cluster_sizes(const SimilarityClusters& clusters);
 
+// Folds with more test x training pairs than this are searched for their most similar pairs
+// by LSH banding only; smaller ones compare every pair.
+inline constexpr std::size_t kSimilarityAllPairsLimit = std::size_t{1} << 22;
+
 // For each row of `test`, its highest estimated similarity to any row of `train`. Folds with at
 // most `all_pairs_limit` test x train pairs compare every pair; larger ones compare only the
 // candidate pairs of `banding`, so a test row whose training neighbours all lie well below the
 // banding's threshold may show less than its true highest similarity (0 when none is found).
 std::vector<float> max_similarity_to(const MinHashSketches& sketches, const LshBanding& banding,
                                      std::span<const std::uint32_t> test, std::span<const std::uint32_t> train,
-                                     std::size_t all_pairs_limit = std::size_t{1} << 22);
+                                     std::size_t all_pairs_limit = kSimilarityAllPairsLimit);
 
 // Fills folds.outer_similarity and folds.inner_similarity: every test row's max_similarity_to
-// the training part of its fold (for inner folds, the inner training set).
+// the training part of its fold (for inner folds, the inner training set). The folds too large
+// for all pairs share one pass over the LSH bands.
 void add_test_similarity(ResamplingPlan& folds, const MinHashSketches& sketches, const LshBanding& banding);
 
 }  // namespace gridfold

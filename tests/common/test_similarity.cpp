@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <numeric>
 #include <random>
@@ -220,4 +221,30 @@ TEST_CASE("the highest similarity to training is the same from all pairs and fro
   const std::vector<std::string> twin{p.sequences[0], reverse_complement(p.sequences[0], Alphabet::dna)};
   const std::vector<std::uint32_t> zero{0}, one{1};
   CHECK(max_similarity_to(minhash_sketches(twin, Alphabet::dna, 12), banding, zero, one)[0] == 1.0f);
+}
+
+TEST_CASE("folds too large for all pairs get their similarities from one banded pass", "[similarity][resampling]") {
+  const Planted p = planted_families(1250, 3, 100, 0.01, 13);
+  const MinHashSketches sketches = minhash_sketches(p.sequences, Alphabet::dna, 10);
+  ResamplingSpec spec;
+  spec.outer.k = 2;
+  ResamplingPlan folds = make_resampling_plan(spec, p.sequences.size());
+  REQUIRE(folds.outer_test[0].size() * folds.outer_train(0).size() > kSimilarityAllPairsLimit);
+  const LshBanding banding = lsh_banding(0.5);
+  add_test_similarity(folds, sketches, banding);
+  std::size_t compared = 0;
+  for (std::size_t f = 0; f < 2; ++f) {
+    const auto banded = folds.test_similarity(f, -1);
+    const auto train = folds.outer_train(f);
+    const auto exact = max_similarity_to(sketches, banding, folds.outer_test[f], train, SIZE_MAX);
+    REQUIRE(banded.size() == exact.size());
+    for (std::size_t t = 0; t < exact.size(); ++t) {
+      CHECK(banded[t] <= exact[t]);  // a banded search can only miss pairs
+      if (exact[t] >= 0.6f) {
+        CHECK(banded[t] == exact[t]);
+        ++compared;
+      }
+    }
+  }
+  CHECK(compared > p.sequences.size() / 2);
 }

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "common/errors.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/fold_result.hpp"
@@ -7,8 +9,6 @@
 #include "common/plan.hpp"
 #include "orchestrator/plan/plan_command.hpp"
 #include "tests/temp_dir.hpp"
-
-#include <set>
 
 using namespace gridfold;
 using gridfold::testing::TempDir;
