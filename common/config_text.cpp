@@ -119,7 +119,12 @@ std::string canonical_resampling(const ResamplingSpec& r) {
   out.add("resampling.outer", scheme(r.outer));
   out.add("resampling.inner", r.inner ? scheme(*r.inner) : std::string("none"));
   out.add("resampling.stratify_by", r.stratify_by);
-  out.add("resampling.group_by", r.group_by);
+  // The column form keeps the text of plans made before similarity grouping, so that their
+  // results still match.
+  out.add("resampling.group_by",
+          r.group_by_similarity ? fmt::format("{{similarity: {{kmer: {}, threshold: {}}}}}",
+                                              r.group_by_similarity->kmer, number(r.group_by_similarity->threshold))
+                                : r.group_by);
   out.add("resampling.seed", r.seed);
   return out.take();
 }

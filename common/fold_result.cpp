@@ -87,6 +87,13 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   predictions.write("sample_index", r.sample_index);
   predictions.write_matrix("truth", r.truth, rows, targets);
   predictions.write_matrix("prediction", r.prediction, rows, targets);
+  if (!r.train_similarity.empty()) {
+    if (r.train_similarity.size() != rows) {
+      throw InternalError(fmt::format("fold result {} outer {} inner {}: {} similarity values for {} samples",
+                                      r.config_id, r.outer_fold, r.inner_fold, r.train_similarity.size(), rows));
+    }
+    predictions.write("train_similarity", r.train_similarity);
+  }
 
   const h5::Node positions = file.create_group("positions");
   for (const PositionLabels& labels : r.positions) write_position_labels(positions, labels);
@@ -166,6 +173,7 @@ FoldResult read_contents(const h5::File& file) {
   r.sample_index = predictions.read_uint32("sample_index");
   r.truth = predictions.read_floats("truth");
   r.prediction = predictions.read_floats("prediction");
+  if (predictions.exists("train_similarity")) r.train_similarity = predictions.read_floats("train_similarity");
 
   if (version >= 3) {
     const h5::Node positions = file.group("positions");
@@ -227,6 +235,8 @@ FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index) {
   for (const auto& [path, value] : config.params) r.params.emplace_back(path, value.yaml);
   const auto test = test_rows(plan, task);
   r.sample_index.assign(test.begin(), test.end());
+  const auto similarity = plan.folds.test_similarity(task.outer_fold, task.inner_fold);
+  r.train_similarity.assign(similarity.begin(), similarity.end());
   r.fingerprint = expected_fingerprint(plan, task_index);
   return r;
 }

@@ -45,6 +45,9 @@ struct FoldResult {
   // Test-set predictions in original units: [sample][target], NaN where the truth is missing.
   std::vector<std::uint32_t> sample_index;  // dataset rows
   std::vector<float> truth, prediction;
+  // Per test sample, its highest similarity to the training part (group_by similarity only;
+  // empty otherwise and in older results).
+  std::vector<float> train_similarity;
   // per_position targets (NaN in truth and prediction): their classes at every test position.
   std::vector<PositionLabels> positions;
 
@@ -64,8 +67,8 @@ struct FoldResult {
 };
 
 // A result that names its task: experiment, config, folds, task number, parameters, the
-// test rows as sample_index, and the fingerprint the plan expects. Its producer fills in the
-// rest (and must have trained on exactly what the fingerprint says).
+// test rows as sample_index with their train_similarity, and the fingerprint the plan expects. Its producer fills in
+// the rest (and must have trained on exactly what the fingerprint says).
 FoldResult result_of_task(const ExperimentPlan& plan, std::size_t task_index);
 
 // The layout version written into every result; readers refuse versions they do not know.

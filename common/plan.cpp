@@ -23,6 +23,21 @@ void write_index_sets(const h5::Node& group, const IndexSets& sets) {
   group.write("test_indices", sets.indices);
 }
 
+// Similarity values, one per test index of the sets they belong to (absent when empty).
+void write_similarity(const h5::Node& group, const std::vector<float>& values) {
+  if (!values.empty()) group.write("test_similarity", values);
+}
+
+std::vector<float> read_similarity(const h5::Node& group, const IndexSets& sets) {
+  if (!group.exists("test_similarity")) return {};
+  std::vector<float> values = group.read_floats("test_similarity");
+  if (values.size() != sets.indices.size()) {
+    throw h5::Error(
+        fmt::format("{}: {} similarity values for {} test indices", group.path(), values.size(), sets.indices.size()));
+  }
+  return values;
+}
+
 IndexSets read_index_sets(const h5::Node& group) {
   IndexSets sets;
   sets.offsets = group.read_uint64("test_offsets");
@@ -204,10 +219,13 @@ void write_plan(const std::filesystem::path& file, const ExperimentPlan& plan) {
     configs.write_matrix("values", values, plan.configs.size(), plan.param_paths.size());
 
     const h5::Node folds = f.create_group("folds");
-    write_index_sets(folds.create_group("outer"), plan.folds.outer_test);
+    const h5::Node outer_group = folds.create_group("outer");
+    write_index_sets(outer_group, plan.folds.outer_test);
+    write_similarity(outer_group, plan.folds.outer_similarity);
     const h5::Node inner = folds.create_group("inner");
     inner.set_attr("folds_per_outer", static_cast<std::int64_t>(plan.folds.inner_count));
     write_index_sets(inner, plan.folds.inner_test);
+    write_similarity(inner, plan.folds.inner_similarity);
 
     const h5::Node tasks = f.create_group("tasks");
     std::vector<std::uint32_t> config(plan.tasks.size());
@@ -263,9 +281,11 @@ ExperimentPlan read_plan(const std::filesystem::path& file) {
   const h5::Node folds = f.group("folds");
   plan.folds.sample_count = plan.sample_count;
   plan.folds.outer_test = read_index_sets(folds.group("outer"));
+  plan.folds.outer_similarity = read_similarity(folds.group("outer"), plan.folds.outer_test);
   const h5::Node inner = folds.group("inner");
   plan.folds.inner_count = static_cast<int>(inner.attr_int("folds_per_outer"));
   plan.folds.inner_test = read_index_sets(inner);
+  plan.folds.inner_similarity = read_similarity(inner, plan.folds.inner_test);
 
   const h5::Node tasks = f.group("tasks");
   const auto config = tasks.read_uint32("config");

@@ -184,6 +184,16 @@ std::vector<std::uint32_t> ResamplingPlan::inner_train(std::size_t outer, std::s
   return difference(outer_train(outer), inner_test_of(outer, inner));
 }
 
+std::span<const float> ResamplingPlan::test_similarity(std::size_t outer, int inner) const {
+  if (inner < 0) {
+    if (outer_similarity.empty()) return {};
+    return {outer_similarity.data() + outer_test.offsets[outer], outer_test[outer].size()};
+  }
+  if (inner_similarity.empty()) return {};
+  const std::size_t set = outer * static_cast<std::size_t>(inner_count) + static_cast<std::size_t>(inner);
+  return {inner_similarity.data() + inner_test.offsets[set], inner_test[set].size()};
+}
+
 ResamplingPlan make_resampling_plan(const ResamplingSpec& spec, std::size_t sample_count,
                                     const std::vector<std::string>& strata, const std::vector<std::string>& groups) {
   check_labels(strata, sample_count, "stratify_by");

@@ -28,11 +28,17 @@ struct ResamplingPlan {
   IndexSets outer_test;  // one set per outer fold
   int inner_count = 0;   // inner folds per outer fold; 0 = no inner loop
   IndexSets inner_test;  // set (outer * inner_count + inner), a subset of outer fold's training set
+  // group_by similarity only (common/similarity.hpp), else empty: each test row's highest
+  // similarity to its fold's training part, aligned with outer_test.indices / inner_test.indices.
+  std::vector<float> outer_similarity, inner_similarity;
 
   std::size_t outer_count() const { return outer_test.size(); }
   std::vector<std::uint32_t> outer_train(std::size_t outer) const;
   std::span<const std::uint32_t> inner_test_of(std::size_t outer, std::size_t inner) const;
   std::vector<std::uint32_t> inner_train(std::size_t outer, std::size_t inner) const;
+  // The similarity values of outer fold `outer`'s test rows (inner >= 0: of that inner fold's);
+  // empty when the plan has none.
+  std::span<const float> test_similarity(std::size_t outer, int inner) const;
 };
 
 // `strata` (for stratify_by) and `groups` (for group_by) are per-sample labels, or empty.

@@ -248,12 +248,40 @@ FoldScheme parse_fold_scheme(const Value& v, const ParseContext& ctx, int most, 
   return s;
 }
 
+// `group_by: chrom` (the older form), `{column: chrom}` or `{similarity: {kmer: K, threshold: T}}`.
+void parse_group_by(const Value& v, const ParseContext& ctx, ResamplingSpec& s) {
+  if (v.node.IsScalar()) {
+    s.group_by = as_string(v);
+    return;
+  }
+  MapReader r(v, ctx);
+  auto column = r.get("column");
+  auto similarity = r.get("similarity");
+  r.finish();
+  if (bool(column) == bool(similarity)) {
+    throw SpecError(
+        fmt::format("{}: {}: expected a column name, or exactly one of '{{column: NAME}}' or "
+                    "'{{similarity: {{kmer: K, threshold: T}}}}'",
+                    v.where.str(), v.path));
+  }
+  if (column) {
+    s.group_by = as_string(*column);
+    return;
+  }
+  MapReader sim(*similarity, ctx);
+  SimilarityGrouping g;
+  g.kmer = static_cast<int>(as_integer(sim.require("kmer"), 1, 32));
+  g.threshold = as_number(sim.require("threshold"), 0, 1, true);
+  sim.finish();
+  s.group_by_similarity = g;
+}
+
 ResamplingSpec parse_resampling(MapReader r, const ParseContext& ctx) {
   ResamplingSpec s;
   s.outer = parse_fold_scheme(r.require("outer"), ctx, kMaxOuterFolds, "outer");
   r.read("inner", [&](const Value& x) { s.inner = parse_fold_scheme(x, ctx, kMaxInnerFolds, "inner"); });
   r.read("stratify_by", [&](const Value& x) { s.stratify_by = as_string(x); });
-  r.read("group_by", [&](const Value& x) { s.group_by = as_string(x); });
+  r.read("group_by", [&](const Value& x) { parse_group_by(x, ctx, s); });
   r.read("seed", [&](const Value& x) {
     s.seed = static_cast<std::uint64_t>(as_integer(x, 0, std::numeric_limits<long long>::max()));
   });
@@ -602,6 +630,12 @@ ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   spec.final_model = parse_final_model(optional_section(r, "final_model"), spec.data.targets);
   r.finish();
   if (search) resolve_search(spec, *search);
+  if (spec.resampling.group_by_similarity && !spec.data.feature_columns.empty()) {
+    throw SpecError(
+        fmt::format("{}: resampling.group_by: similarity compares sequences, and data.feature_columns has none; "
+                    "group numeric data by a column ({{column: NAME}})",
+                    location_of(root["resampling"]["group_by"], ctx).str()));
+  }
   if (spec.data.feature_columns.empty() && spec.model.family == ModelFamily::mlp) {
     throw SpecError(fmt::format("{}: model.family: mlp takes numeric inputs; set data.feature_columns", ctx.file));
   }

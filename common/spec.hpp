@@ -135,11 +135,21 @@ struct FoldScheme {
   int count() const { return kind == Kind::kfold ? k : n; }
 };
 
+// `group_by: {similarity: {kmer: K, threshold: T}}`: groups are the single-linkage clusters of
+// sequences whose k-mer Jaccard similarity reaches T (common/similarity.hpp).
+struct SimilarityGrouping {
+  int kmer = 0;          // 1 to 32
+  double threshold = 0;  // in (0, 1]
+};
+
 struct ResamplingSpec {
   FoldScheme outer;
   std::optional<FoldScheme> inner;  // model selection inside each outer training set
   std::string stratify_by;          // column name, or empty
-  std::string group_by;             // column name, or empty
+  // At most one of the two: a column whose values are the groups (`group_by: chrom` or
+  // `group_by: {column: chrom}`), or clusters of similar sequences.
+  std::string group_by;
+  std::optional<SimilarityGrouping> group_by_similarity;
   std::uint64_t seed = 42;
 };
 

@@ -69,7 +69,7 @@ void add_predictions(PredictionTable& table, PositionProfiles& profiles, const F
   const auto column = std::find(names.begin(), names.end(), use.target);
   if (column == names.end()) return;
   table.add(use.selection, use.target, use.config, result.outer_fold, result.sample_index, result.truth,
-            result.prediction, static_cast<std::size_t>(column - names.begin()), names.size());
+            result.prediction, static_cast<std::size_t>(column - names.begin()), names.size(), result.train_similarity);
 }
 
 std::string result_name(const ExperimentLayout& layout, const std::string& config_id, int outer_fold) {

@@ -128,12 +128,12 @@ std::string race_csv(const HarvestReport& r) {
 }
 
 std::string predictions_csv(const HarvestReport& r) {
-  std::string out =
-      csv_line({"selection", "target", "config_index", "config_id", "sample", "truth", "mean", "std", "count"});
+  std::string out = csv_line({"selection", "target", "config_index", "config_id", "sample", "truth", "mean", "std",
+                              "count", "train_similarity"});
   for (const auto& p : r.predictions) {
     out += csv_line({p.selection, csv_field(p.target), p.config ? std::to_string(*p.config) : "",
                      p.config ? r.configs[*p.config].id : "", std::to_string(p.sample), csv_number(p.truth),
-                     csv_number(p.mean), csv_number(p.sd), std::to_string(p.count)});
+                     csv_number(p.mean), csv_number(p.sd), std::to_string(p.count), csv_number(p.train_similarity)});
   }
   return out;
 }
@@ -294,8 +294,9 @@ void write_predictions(const h5::File& f, const HarvestReport& r) {
   std::vector<std::string> selection, target, config_id;
   std::vector<std::int64_t> config_index, count;
   std::vector<std::uint32_t> sample;
-  std::vector<double> truth, mean, sd;
+  std::vector<double> truth, mean, sd, similarity;
   for (const auto& p : r.predictions) {
+    similarity.push_back(p.train_similarity);
     selection.push_back(p.selection);
     target.push_back(p.target);
     config_index.push_back(p.config ? static_cast<std::int64_t>(*p.config) : -1);
@@ -316,6 +317,7 @@ void write_predictions(const h5::File& f, const HarvestReport& r) {
   predictions.write("mean", mean);
   predictions.write("std", sd);
   predictions.write("count", count);
+  predictions.write("train_similarity", similarity);
 }
 
 void write_positions(const h5::File& f, const HarvestReport& r) {

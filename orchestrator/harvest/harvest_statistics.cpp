@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <tuple>
 
@@ -200,18 +201,20 @@ std::string incomplete_inner_warning(const NestedSelection& nested) {
 
 void PredictionTable::add(const std::string& selection, const std::string& target, std::optional<std::uint32_t> config,
                           int outer_fold, std::span<const std::uint32_t> samples, std::span<const float> truth,
-                          std::span<const float> prediction, std::size_t target_column, std::size_t target_count) {
+                          std::span<const float> prediction, std::size_t target_column, std::size_t target_count,
+                          std::span<const float> similarity) {
   auto& entries = groups_[Key{selection, target, config}];
   for (std::size_t i = 0; i < samples.size(); ++i) {
     const std::size_t cell = i * target_count + target_column;
     if (std::isnan(prediction[cell])) continue;
-    entries.push_back({samples[i], outer_fold, truth[cell], prediction[cell]});
+    const float near = similarity.empty() ? std::numeric_limits<float>::quiet_NaN() : similarity[i];
+    entries.push_back({samples[i], outer_fold, truth[cell], prediction[cell], near});
   }
 }
 
 std::vector<PredictionTable::Row> PredictionTable::rows() const {
   std::vector<Row> rows;
-  std::vector<double> values;
+  std::vector<double> values, similarities;
   for (const auto& [key, unsorted] : groups_) {
     // Sorting fixes the summation order, so loose and archived copies give identical sums.
     std::vector<Entry> entries = unsorted;
@@ -221,13 +224,16 @@ std::vector<PredictionTable::Row> PredictionTable::rows() const {
     for (std::size_t first = 0; first < entries.size();) {
       std::size_t last = first;
       values.clear();
+      similarities.clear();
       double truth = Stats::kNaN;
       for (; last < entries.size() && entries[last].sample == entries[first].sample; ++last) {
         values.push_back(entries[last].prediction);
+        if (!std::isnan(entries[last].similarity)) similarities.push_back(entries[last].similarity);
         if (std::isnan(truth)) truth = entries[last].truth;
       }
       const Stats s = summarize(values);
-      rows.push_back({key.selection, key.target, key.config, entries[first].sample, truth, s.mean, s.sd, s.count});
+      rows.push_back({key.selection, key.target, key.config, entries[first].sample, truth, s.mean, s.sd, s.count,
+                      similarities.empty() ? Stats::kNaN : summarize(similarities).mean});
       first = last;
     }
   }

@@ -124,9 +124,10 @@ class PredictionTable {
  public:
   // One outer result's predictions for one target: column `target_column` of the
   // [sample][target] matrices `truth` and `prediction`. NaN predictions are skipped.
+  // `similarity`: each sample's highest similarity to the result's training part, or empty.
   void add(const std::string& selection, const std::string& target, std::optional<std::uint32_t> config, int outer_fold,
            std::span<const std::uint32_t> samples, std::span<const float> truth, std::span<const float> prediction,
-           std::size_t target_column, std::size_t target_count);
+           std::size_t target_column, std::size_t target_count, std::span<const float> similarity = {});
 
   struct Row {
     std::string selection, target;
@@ -135,6 +136,7 @@ class PredictionTable {
     double truth = Stats::kNaN;
     double mean = Stats::kNaN, sd = Stats::kNaN;
     std::size_t count = 0;
+    double train_similarity = Stats::kNaN;  // mean over the resamples that tested the sample; NaN if unknown
   };
   // Sorted by selection, target, config and sample.
   std::vector<Row> rows() const;
@@ -143,7 +145,7 @@ class PredictionTable {
   struct Entry {
     std::uint32_t sample;
     std::int32_t outer_fold;
-    float truth, prediction;
+    float truth, prediction, similarity;
   };
   struct Key {
     std::string selection, target;

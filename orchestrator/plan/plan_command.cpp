@@ -13,6 +13,7 @@
 #include "common/text_file.hpp"
 #include "common/archive_catalog.hpp"
 #include "common/result_inventory.hpp"
+#include "common/similarity.hpp"
 #include "orchestrator/plan/spec_changes.hpp"
 
 namespace gridfold {
@@ -48,6 +49,41 @@ std::vector<std::string> label_columns(const ResamplingSpec& r) {
   return cols;
 }
 
+ClusterSummary summarize(const SimilarityClusters& clusters) {
+  std::vector<std::size_t> sizes = cluster_sizes(clusters);
+  ClusterSummary s;
+  s.count = sizes.size();
+  if (sizes.empty()) return s;
+  std::sort(sizes.begin(), sizes.end());
+  s.largest = sizes.back();
+  s.singletons = static_cast<std::size_t>(std::count(sizes.begin(), sizes.end(), std::size_t{1}));
+  const std::size_t n = sizes.size();
+  s.median = n % 2 ? static_cast<double>(sizes[n / 2]) : (static_cast<double>(sizes[n / 2 - 1] + sizes[n / 2])) / 2;
+  return s;
+}
+
+// The plan with its groups: a column's values, or clusters of similar sequences (then with each
+// test sample's highest similarity to its fold's training part).
+ExperimentPlan grouped_plan(const SpecDocument& doc, const Dataset& data, std::optional<ClusterSummary>& clusters) {
+  const ResamplingSpec& r = doc.base().resampling;
+  const std::vector<std::string> strata =
+      r.stratify_by.empty() ? std::vector<std::string>{} : data.extra_column(r.stratify_by);
+  if (!r.group_by_similarity) {
+    return make_plan(doc, data.size(), strata,
+                     r.group_by.empty() ? std::vector<std::string>{} : data.extra_column(r.group_by));
+  }
+  const SimilarityGrouping& g = *r.group_by_similarity;
+  const MinHashSketches sketches = minhash_sketches(data.sequences, doc.base().data.alphabet, g.kmer);
+  const SimilarityClusters found = cluster_by_similarity(sketches, g.threshold);
+  clusters = summarize(found);
+  std::vector<std::string> groups;
+  groups.reserve(found.cluster_of.size());
+  for (std::uint32_t c : found.cluster_of) groups.push_back(std::to_string(c));
+  ExperimentPlan plan = make_plan(doc, data.size(), strata, groups);
+  add_test_similarity(plan.folds, sketches, lsh_banding(g.threshold));
+  return plan;
+}
+
 }  // namespace
 
 PlanSummary plan_experiment(const PlanOptions& options) {
@@ -55,10 +91,8 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   const ExperimentSpec& spec = doc.base();
   use_hdf5_settings(spec);
   const Dataset data = load_dataset(spec.data, label_columns(spec.resampling));
-  const auto& r = spec.resampling;
-  ExperimentPlan plan =
-      make_plan(doc, data.size(), r.stratify_by.empty() ? std::vector<std::string>{} : data.extra_column(r.stratify_by),
-                r.group_by.empty() ? std::vector<std::string>{} : data.extra_column(r.group_by));
+  std::optional<ClusterSummary> clusters;
+  ExperimentPlan plan = grouped_plan(doc, data, clusters);
 
   plan.data_checksum = data_checksum(spec.data);
   const ExperimentLayout layout(options.out.empty() ? fs::path(spec.name) : options.out);
@@ -81,6 +115,7 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.tasks_per_element = static_cast<std::size_t>(spec.slurm.tasks_per_element);
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
   s.changes = changes.size();
+  s.clusters = clusters;
   if (!changes.empty() && !options.dry_run) {
     s.superseded_to =
         supersede_old_plan(layout, archive_directory(layout, spec, plan.experiment_id), plan.experiment_id, changes);
@@ -112,6 +147,10 @@ std::string render_text(const PlanSummary& s) {
       s.inner_folds ? fmt::format(" x {} inner", s.inner_folds) : "", s.tasks, s.results_present,
       s.results_stale ? fmt::format(", {} only stale ones that will be rerun", s.results_stale) : "", s.elements,
       s.tasks_per_element);
+  if (s.clusters) {
+    out += fmt::format("clusters    {} of similar sequences: largest {}, median {}, {} singletons\n", s.clusters->count,
+                       s.clusters->largest, s.clusters->median, s.clusters->singletons);
+  }
   if (!s.superseded_to.empty()) {
     out += fmt::format("replanned   {} changed keys; the old plan's results are set aside in {}\n", s.changes,
                        s.superseded_to.string());
@@ -137,6 +176,12 @@ std::string render_json(const PlanSummary& s) {
                    {"superseded_to", s.superseded_to.string()},
                    {"elements", s.elements},
                    {"tasks_per_element", s.tasks_per_element}};
+  if (s.clusters) {
+    j["clusters"] = {{"count", s.clusters->count},
+                     {"largest", s.clusters->largest},
+                     {"median", s.clusters->median},
+                     {"singletons", s.clusters->singletons}};
+  }
   return j.dump(2) + "\n";
 }
 

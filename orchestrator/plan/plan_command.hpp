@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include "common/plan.hpp"
@@ -18,16 +19,23 @@ struct PlanOptions {
   bool replan = false;
 };
 
+// The clusters of `group_by: {similarity: ...}`: how many, and how big.
+struct ClusterSummary {
+  std::size_t count = 0, largest = 0, singletons = 0;
+  double median = 0;  // median cluster size
+};
+
 struct PlanSummary {
   std::filesystem::path experiment_dir;
   std::string name;
   std::string experiment_id;  // kept by a re-plan; empty when re-planning a plan older than ids
   std::size_t samples = 0, configs = 0, outer_folds = 0, inner_folds = 0, tasks = 0;
   std::size_t tasks_per_element = 1, elements = 0;
-  std::size_t results_present = 0;      // tasks whose result already exists (kept across re-plans)
-  std::size_t results_stale = 0;        // tasks with results made from another spec, data or version only
-  std::size_t changes = 0;              // keys that differ from the frozen spec (only with replan)
-  std::filesystem::path superseded_to;  // where --replan set the old plan's results aside
+  std::size_t results_present = 0;         // tasks whose result already exists (kept across re-plans)
+  std::size_t results_stale = 0;           // tasks with results made from another spec, data or version only
+  std::size_t changes = 0;                 // keys that differ from the frozen spec (only with replan)
+  std::filesystem::path superseded_to;     // where --replan set the old plan's results aside
+  std::optional<ClusterSummary> clusters;  // group_by similarity only
   bool written = false;
 };
 

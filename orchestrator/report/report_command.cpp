@@ -120,6 +120,15 @@ void add_prediction_figures(ReportSection& section, const HarvestTarget& t, cons
                             const std::filesystem::path& plots) {
   const std::uint32_t best = *best_config(t);
   const std::string label = "best " + config_label(r.configs[best], best);
+  std::vector<PredictionTable::Row> similar;
+  for (const auto& row : r.predictions) {
+    if (row.selection == "best" && row.target == t.name && !std::isnan(row.train_similarity)) similar.push_back(row);
+  }
+  if (!similar.empty()) {
+    section.figures.push_back(draw_figure(error_vs_similarity_figure(names.take("error-vs-similarity", t.name), t.name,
+                                                                     t.task, label, similar),
+                                          plots));
+  }
   switch (t.task) {
     case TaskType::regression: {
       std::vector<PredictionTable::Row> rows;

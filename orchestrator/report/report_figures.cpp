@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <iterator>
 #include <limits>
@@ -77,6 +78,47 @@ GnuplotFigure predicted_vs_actual_figure(const std::string& name, const std::str
                    "plot {} using 1:2:3 with yerrorbars pt 7 ps 0.7 lc rgb '{}' title 'samples', "
                    "x with lines dt 2 lw 1.5 lc rgb '#333333' title 'identity'\n",
                    q(name + ".dat"), kBlue);
+  return f;
+}
+
+GnuplotFigure error_vs_similarity_figure(const std::string& name, const std::string& target, TaskType task,
+                                         const std::string& config_label, std::span<const PredictionTable::Row> rows) {
+  constexpr int kBands = 10;
+  std::array<double, kBands> error_sum{};
+  std::array<std::size_t, kBands> in_band{};
+  std::string points = "# train_similarity error\n";
+  std::size_t n = 0;
+  for (const auto& r : rows) {
+    if (std::isnan(r.train_similarity) || std::isnan(r.truth) || std::isnan(r.mean)) continue;
+    const double error = task == TaskType::multiclass ? (std::lround(r.mean) == std::lround(r.truth) ? 0.0 : 1.0)
+                                                      : std::abs(r.mean - r.truth);
+    points += fmt::format("{} {}\n", r.train_similarity, error);
+    const auto band = std::min(kBands - 1, static_cast<int>(r.train_similarity * kBands));
+    error_sum[band] += error;
+    ++in_band[band];
+    ++n;
+  }
+  std::string means = "# band_middle mean_error samples\n";
+  for (int b = 0; b < kBands; ++b) {
+    if (in_band[b]) means += fmt::format("{} {} {}\n", (b + 0.5) / kBands, error_sum[b] / in_band[b], in_band[b]);
+  }
+  const std::string what = task == TaskType::multiclass ? "misclassified (0/1)"
+                           : task == TaskType::binary   ? "|probability - truth|"
+                                                        : "|prediction - truth|";
+  GnuplotFigure f;
+  f.name = name;
+  f.caption =
+      fmt::format("{}: test error against the highest similarity to the training part, {}", target, config_label);
+  f.data = {{name + ".dat", points}, {name + "-bands.dat", means}};
+  f.commands = kStyle +
+               two_line_title(fmt::format("{}: error vs similarity to the training part, {}", target, config_label),
+                              fmt::format("{} test samples; line: mean error per 0.1 of similarity", n)) +
+               fmt::format("set xlabel {}\nset ylabel {}\nset xrange [0:1]\nset key top right\n",
+                           q("highest k-mer similarity to a training sample"), q(target + ": " + what)) +
+               fmt::format(
+                   "plot {} using 1:2 with points pt 7 ps 0.5 lc rgb '{}' title 'samples', "
+                   "{} using 1:2 with linespoints lw 2 pt 5 lc rgb '{}' title 'mean error'\n",
+                   q(name + ".dat"), kBlue, q(name + "-bands.dat"), kOrange);
   return f;
 }
 

@@ -22,6 +22,15 @@ namespace gridfold {
 GnuplotFigure predicted_vs_actual_figure(const std::string& name, const std::string& target,
                                          const std::string& config_label, std::span<const PredictionTable::Row> rows);
 
+// Each sample's test error against its highest similarity to the training part (harvest's
+// train_similarity), with the mean error per tenth of the similarity range as a line: a split
+// that leaks similar sequences shows low errors at high similarity. The error is |mean
+// prediction - truth| for regression and binary targets (binary: of the probability), and
+// whether the mean predicted class misses the true one for multiclass targets. Rows without a
+// similarity are left out.
+GnuplotFigure error_vs_similarity_figure(const std::string& name, const std::string& target, TaskType task,
+                                         const std::string& config_label, std::span<const PredictionTable::Row> rows);
+
 // Training and validation loss per evaluation of one config's outer results: median over the
 // folds as a line, minimum to maximum as a band. Folds that stopped early contribute only
 // the evaluations they have.

@@ -181,6 +181,30 @@ TEST_CASE("bad specs are rejected with the file, line:column, value and what is 
        "{name: dG, task: regression}",
        "{name: dG, task: binary, tolerance: 3}",
        {"exp.yaml:6:43", "data.targets[0].tolerance", "'3'", "applies to per_position targets only"}},
+      {"k-mer longer than 32",
+       "  seed: 7",
+       "  group_by: {similarity: {kmer: 40, threshold: 0.5}}\n  seed: 7",
+       {"exp.yaml:24:33", "resampling.group_by.similarity.kmer", "'40'", "an integer from 1 to 32"}},
+      {"similarity threshold of 0",
+       "  seed: 7",
+       "  group_by: {similarity: {kmer: 8, threshold: 0}}\n  seed: 7",
+       {"exp.yaml:24:", "resampling.group_by.similarity.threshold", "'0'", "a number > 0 and <= 1"}},
+      {"similarity threshold above 1",
+       "  seed: 7",
+       "  group_by: {similarity: {kmer: 8, threshold: 1.5}}\n  seed: 7",
+       {"'1.5'", "a number > 0 and <= 1"}},
+      {"similarity without a threshold",
+       "  seed: 7",
+       "  group_by: {similarity: {kmer: 8}}\n  seed: 7",
+       {"exp.yaml:24:", "threshold"}},
+      {"group_by with both column and similarity",
+       "  seed: 7",
+       "  group_by: {column: chrom, similarity: {kmer: 8, threshold: 0.5}}\n  seed: 7",
+       {"exp.yaml:24:13", "exactly one of"}},
+      {"group_by with an unknown form",
+       "  seed: 7",
+       "  group_by: {similarty: {kmer: 8}}\n  seed: 7",
+       {"unknown key 'similarty'", "did you mean 'similarity'?"}},
       {"one class for per-position labels",
        "{name: dG, task: regression}",
        "{name: dG, task: per_position, classes: [other]}",
@@ -200,6 +224,34 @@ TEST_CASE("bad specs are rejected with the file, line:column, value and what is 
       }
     }
   }
+}
+
+TEST_CASE("group_by takes a column, in two forms, or clusters of similar sequences", "[spec]") {
+  const auto with = [](const std::string& group_by) {
+    return parse(replaced(kValid, "  seed: 7", "  group_by: " + group_by + "\n  seed: 7")).base().resampling;
+  };
+  const ResamplingSpec plain = with("chrom"), column = with("{column: chrom}");
+  CHECK(plain.group_by == "chrom");
+  CHECK(column.group_by == "chrom");
+  CHECK_FALSE(column.group_by_similarity);
+  // The two column forms plan alike, so results of plans made before the mapping form still count.
+  CHECK(canonical_resampling(plain) == canonical_resampling(column));
+  const ResamplingSpec similar = with("{similarity: {kmer: 8, threshold: 0.5}}");
+  REQUIRE(similar.group_by_similarity);
+  CHECK(similar.group_by.empty());
+  CHECK(similar.group_by_similarity->kmer == 8);
+  CHECK(similar.group_by_similarity->threshold == 0.5);
+  CHECK_THAT(canonical_resampling(similar),
+             Catch::Contains("resampling.group_by={similarity: {kmer: 8, threshold: 0.5}}"));
+  // Results count only for the k-mer length and threshold that made their folds.
+  CHECK(canonical_resampling(similar) != canonical_resampling(with("{similarity: {kmer: 9, threshold: 0.5}}")));
+  CHECK(canonical_resampling(similar) != canonical_resampling(with("{similarity: {kmer: 8, threshold: 0.6}}")));
+}
+
+TEST_CASE("similarity groups need sequences", "[spec]") {
+  const std::string features = replaced(replaced(kValid, "  sequence_column: sequence", "  feature_columns: [a, b]"),
+                                        "  seed: 7", "  group_by: {similarity: {kmer: 8, threshold: 0.5}}\n  seed: 7");
+  CHECK_THROWS_WITH(parse(features), Catch::Contains("exp.yaml:24:13") && Catch::Contains("feature_columns"));
 }
 
 TEST_CASE("a per-position target names its label digits and the tolerance of its boundary F1", "[spec]") {

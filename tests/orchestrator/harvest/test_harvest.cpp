@@ -269,6 +269,20 @@ TEST_CASE("per-sample prediction statistics do not depend on the order results a
   }
 }
 
+TEST_CASE("each sample's similarity to training is the mean over the results that tested it", "[harvest]") {
+  const std::vector<std::uint32_t> samples{3, 7};
+  const std::vector<float> truth{1.0f, 2.0f}, prediction{1.5f, 2.5f};
+  PredictionTable table, unknown;
+  table.add("best", "y", 0u, 0, samples, truth, prediction, 0, 1, std::vector<float>{0.25f, 0.5f});
+  table.add("best", "y", 0u, 1, samples, truth, prediction, 0, 1, std::vector<float>{0.75f, 0.5f});
+  unknown.add("best", "y", 0u, 0, samples, truth, prediction, 0, 1);
+  const auto rows = table.rows();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].train_similarity == 0.5);
+  CHECK(rows[1].train_similarity == 0.5);
+  CHECK(std::isnan(unknown.rows()[0].train_similarity));
+}
+
 TEST_CASE("harvest numbers match values computed independently from the loose files", "[harvest][python]") {
   TempDir dir;
   const TestExperiment e(dir / "exp", kNestedSpec, 60);

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "common/errors.hpp"
 #include "common/experiment_layout.hpp"
 #include "common/fold_result.hpp"
@@ -123,7 +125,8 @@ TEST_CASE("re-planning with changed training keys, resampling seed or data is re
   CHECK_THROWS_WITH(plan_experiment(PlanOptions{spec, dir / "exp", false}), Catch::Contains("data checksum: "));
 }
 
-TEST_CASE("plan with --replan sets the old results aside, keeps them, and plans afresh with none done", "[plan-command]") {
+TEST_CASE("plan with --replan sets the old results aside, keeps them, and plans afresh with none done",
+          "[plan-command]") {
   TempDir dir;
   write_data(dir);
   const auto spec = dir.write("exp.yaml", spec_text("e", "0.1, 0.01"));
@@ -164,4 +167,75 @@ TEST_CASE("a result made from another plan of the same config is stale, not done
   const PlanSummary s = plan_experiment(PlanOptions{spec, dir / "exp", true});
   CHECK(s.results_present == 1);
   CHECK(s.results_stale == 1);
+}
+
+TEST_CASE("a plan grouped by similarity keeps each cluster on one side and records test similarity",
+          "[plan-command][similarity]") {
+  TempDir dir;
+  // 12 families of 3: a sequence, a copy with one base changed, and its reverse complement.
+  std::string csv = "sequence,y\n";
+  std::uint64_t state = 1;
+  for (int f = 0; f < 12; ++f) {
+    std::string seq;
+    for (int i = 0; i < 60; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      seq += "ACGT"[state >> 62];
+    }
+    std::string copy = seq;
+    copy[30] = copy[30] == 'A' ? 'C' : 'A';
+    std::string rc(seq.rbegin(), seq.rend());
+    for (char& c : rc) c = c == 'A' ? 'T' : c == 'T' ? 'A' : c == 'C' ? 'G' : 'C';
+    for (const auto& s : {seq, copy, rc}) csv += s + "," + std::to_string(f) + "\n";
+  }
+  dir.write("data.csv", csv);
+  const auto spec = dir.write("exp.yaml",
+                              "name: e\ndata: {path: data.csv, targets: [y]}\nresampling:\n  outer: {kfold: {k: 3}}\n  "
+                              "inner: {kfold: {k: 2}}\n"
+                              "  group_by: {similarity: {kmer: 8, threshold: 0.5}}\n");
+  const PlanSummary s = plan_experiment(PlanOptions{spec, dir / "exp", false});
+  REQUIRE(s.clusters);
+  CHECK(s.clusters->count == 12);
+  CHECK(s.clusters->largest == 3);
+  CHECK(s.clusters->median == 3);
+  CHECK(s.clusters->singletons == 0);
+  CHECK_THAT(render_text(s), Catch::Contains("clusters    12 of similar sequences: largest 3, median 3, 0 singletons"));
+  CHECK_THAT(render_json(s), Catch::Contains("\"clusters\"") && Catch::Contains("\"singletons\": 0"));
+
+  const ExperimentPlan plan = read_plan(dir / "exp" / "plan.h5");
+  for (std::size_t f = 0; f < plan.folds.outer_count(); ++f) {
+    std::set<std::string> test_families, train_families;
+    for (auto i : plan.folds.outer_test[f]) test_families.insert(std::to_string(i / 3));
+    for (auto i : plan.folds.outer_train(f)) train_families.insert(std::to_string(i / 3));
+    for (const auto& family : test_families) CHECK(train_families.count(family) == 0);
+  }
+  REQUIRE(plan.folds.outer_similarity.size() == 36);
+  REQUIRE(plan.folds.inner_similarity.size() == plan.folds.inner_test.indices.size());
+  for (float v : plan.folds.outer_similarity) CHECK(v < 0.5f);
+
+  // Every result carries its test rows' similarity, through the file and back.
+  const ExperimentLayout layout(dir / "exp");
+  for (std::size_t t = 0; t < plan.tasks.size(); ++t) {
+    FoldResult r = result_of_task(plan, t);
+    const auto expected = plan.folds.test_similarity(plan.tasks[t].outer_fold, plan.tasks[t].inner_fold);
+    CHECK(r.train_similarity == std::vector<float>(expected.begin(), expected.end()));
+    REQUIRE(r.train_similarity.size() == r.sample_index.size());
+    const auto file = layout.result(r.config_id, r.outer_fold, r.inner_fold);
+    write_fold_result(file, r);
+    CHECK(read_fold_result(file).train_similarity == r.train_similarity);
+  }
+}
+
+TEST_CASE("a plan grouped by a column records no similarity", "[plan-command][similarity]") {
+  TempDir dir;
+  std::string csv = "sequence,y,chrom\n";
+  for (int i = 0; i < 12; ++i) csv += "ACGTACGT," + std::to_string(i) + ",chr" + std::to_string(i % 4) + "\n";
+  dir.write("data.csv", csv);
+  const auto spec = dir.write("exp.yaml",
+                              "name: e\ndata: {path: data.csv, targets: [y]}\nresampling:\n  outer: {kfold: {k: 2}}\n"
+                              "  group_by: {column: chrom}\n");
+  const PlanSummary s = plan_experiment(PlanOptions{spec, dir / "exp", false});
+  CHECK_FALSE(s.clusters);
+  const ExperimentPlan plan = read_plan(dir / "exp" / "plan.h5");
+  CHECK(plan.folds.outer_similarity.empty());
+  CHECK(result_of_task(plan, 0).train_similarity.empty());
 }

@@ -15,6 +15,7 @@
 #include "orchestrator/report/base64.hpp"
 #include "orchestrator/report/classification_curves.hpp"
 #include "orchestrator/report/report_command.hpp"
+#include "orchestrator/report/report_figures.hpp"
 #include "orchestrator/report/report_page.hpp"
 #include "tests/support/test_experiment.hpp"
 #include "tests/temp_dir.hpp"
@@ -293,8 +294,7 @@ TEST_CASE("a per-position report draws F1 along the window and gives the boundar
   CHECK(stems(s).count("f1-along-window-labels") == 1);
   check_plots(s);
   check_page_links(s);
-  CHECK_THAT(read_text_file(s.summary_md),
-             Catch::Contains("Boundaries within 2 positions, best config: f1 1 ± 0"));
+  CHECK_THAT(read_text_file(s.summary_md), Catch::Contains("Boundaries within 2 positions, best config: f1 1 ± 0"));
 
   // The best config (0) finds every boundary: F1 1 in every bin that has one. Windows of 40
   // positions make 40 bins (of one position each, as 40 < 50), per boundary class.
@@ -397,4 +397,27 @@ TEST_CASE("page text is escaped and images are base64", "[report]") {
   CHECK(base64_encode("fo") == "Zm8=");
   CHECK(base64_encode("foo") == "Zm9v");
   CHECK(base64_encode("foobar") == "Zm9vYmFy");
+}
+
+TEST_CASE("the error-vs-similarity figure plots each sample's error and the mean per tenth of similarity",
+          "[report][similarity]") {
+  std::vector<PredictionTable::Row> rows(4);
+  const double similarity[] = {0.05, 0.08, 0.95, 0.5};
+  const double truth[] = {1, 0, 1, 1}, mean[] = {0.25, 0.5, 0.875, 0.5};
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    rows[i].train_similarity = similarity[i];
+    rows[i].truth = truth[i];
+    rows[i].mean = mean[i];
+  }
+  rows[3].train_similarity = std::nan("");  // no similarity: left out
+  const GnuplotFigure f = error_vs_similarity_figure("e", "y", TaskType::binary, "best config 0", rows);
+  REQUIRE(f.data.size() == 2);
+  CHECK(f.data[0].second == "# train_similarity error\n0.05 0.75\n0.08 0.5\n0.95 0.125\n");
+  CHECK(f.data[1].second == "# band_middle mean_error samples\n0.05 0.625 2\n0.95 0.125 1\n");
+  CHECK_THAT(f.commands, Catch::Contains("3 test samples") && Catch::Contains("|probability - truth|"));
+
+  rows[0].mean = 1.2;  // multiclass: the rounded mean class hits the truth
+  rows[1].mean = 2;
+  const GnuplotFigure m = error_vs_similarity_figure("m", "y", TaskType::multiclass, "best config 0", rows);
+  CHECK(m.data[0].second == "# train_similarity error\n0.05 0\n0.08 1\n0.95 0\n");
 }
