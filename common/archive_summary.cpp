@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kHeader = "#gridfold-archive-summary 2";
-constexpr std::size_t kScoredColumns = 8;
+constexpr std::string_view kHeader = "#gridfold-archive-summary 3";
+constexpr std::size_t kScoredColumns = 10;
 constexpr std::string_view kResultsPrefix = "results/";
 
 fs::path summary_path(const fs::path& archive) {
@@ -39,13 +39,21 @@ std::string scores_columns(const FoldScores& s) {
       first = false;
     }
   }
-  return fmt::format("\t{}\t{}\t{}\t{}\t{}", s.config_id, s.outer_fold, s.inner_fold, metrics, s.device);
+  std::string firings;
+  for (const auto& [rule, count] : s.firings)
+    firings += fmt::format("{}{}={}", firings.empty() ? "" : ",", rule, count);
+  return fmt::format("\t{}\t{}\t{}\t{}\t{}\t{}\t{}", s.config_id, s.outer_fold, s.inner_fold, metrics, s.device,
+                     firings, s.stopped_by);
 }
 
 bool writable(const FoldScores& s) {
   if (!writable_name(s.config_id)) return false;
-  // The device is the last column: only the line and column separators must stay out of it.
+  // The device is a column of its own: only the line and column separators must stay out of it.
   if (s.device.find_first_of("\t\n\r") != std::string::npos) return false;
+  if (!s.stopped_by.empty() && !writable_name(s.stopped_by)) return false;
+  for (const auto& [rule, count] : s.firings) {
+    if (!writable_name(rule)) return false;
+  }
   for (const auto& [target, values] : s.metrics) {
     if (!writable_name(target)) return false;
     for (const auto& [metric, value] : values) {
@@ -72,11 +80,26 @@ bool parse_number(std::string_view text, T& out) {
   return ec == std::errc() && end == text.data() + text.size();
 }
 
+// "rule=count,rule=count" into `firings`.
+bool parse_firings(std::string_view text, std::map<std::string, int>& firings) {
+  if (text.empty()) return true;
+  return split(text, ',', [&](std::string_view pair) {
+    const auto eq = pair.find('=');
+    int count = 0;
+    if (eq == std::string_view::npos || !parse_number(pair.substr(eq + 1), count)) return false;
+    firings.emplace(std::string(pair.substr(0, eq)), count);
+    return true;
+  });
+}
+
 std::optional<FoldScores> parse_scores(std::string_view config, std::string_view outer, std::string_view inner,
-                                       std::string_view metrics) {
+                                       std::string_view metrics, std::string_view firings,
+                                       std::string_view stopped_by) {
   FoldScores s;
   s.config_id = config;
+  s.stopped_by = stopped_by;
   if (!parse_number(outer, s.outer_fold) || !parse_number(inner, s.inner_fold)) return std::nullopt;
+  if (!parse_firings(firings, s.firings)) return std::nullopt;
   if (metrics.empty()) return s;
   const bool ok = split(metrics, ';', [&](std::string_view target) {
     const auto colon = target.find(':');
@@ -98,11 +121,13 @@ std::optional<FoldScores> parse_scores(std::string_view config, std::string_view
 }  // namespace
 
 ResultSummary summarize_result(const std::string& name, std::span<const std::byte> data) {
-  ResultSummary out{name, {}, {}, std::nullopt};
+  ResultSummary out{name, {}, {}, {}, {}, std::nullopt};
   try {
     FoldScores scores = read_fold_scores_image(data.data(), data.size(), name);
     out.digest = scores.fingerprint;
     out.device = scores.device;
+    out.firings = scores.firings;
+    out.stopped_by = scores.stopped_by;
     if (writable(scores)) out.scores = std::move(scores);
   } catch (const h5::Error&) {
     // Not a readable result: it matches no task, like a loose file that is not one.
@@ -180,9 +205,14 @@ bool read_list(const CatalogedArchive& archive, Reading reading, std::vector<Res
     // A list kept before scores were, or a member that is no readable result.
     if (reading != Reading::digests && n != kScoredColumns) return false;
     if (reading == Reading::check_scores) continue;
-    ResultSummary s{m.name, std::string(fields[2]), n == kScoredColumns ? std::string(fields[7]) : "", std::nullopt};
+    ResultSummary s{m.name,      std::string(fields[2]), n == kScoredColumns ? std::string(fields[7]) : "", {}, {},
+                    std::nullopt};
+    if (n == kScoredColumns) {
+      if (!parse_firings(fields[8], s.firings)) return false;
+      s.stopped_by = fields[9];
+    }
     if (reading == Reading::scores) {
-      s.scores = parse_scores(fields[3], fields[4], fields[5], fields[6]);
+      s.scores = parse_scores(fields[3], fields[4], fields[5], fields[6], fields[8], fields[9]);
       if (!s.scores) return false;
       s.scores->fingerprint = s.digest;
       s.scores->device = s.device;

@@ -9,16 +9,18 @@
 // checksums, and recomputes it otherwise.
 //
 // File: <archive dir>/fingerprints/<archive name>.tsv (a folder of its own: a "pack-*" file
-// without an index would be pack's debris). First line "#gridfold-archive-summary 2", then
+// without an index would be pack's debris). First line "#gridfold-archive-summary 3", then
 // one line per result member in archive order, tab-separated: name, XXH64 hex, digest, and
 // where the scores are known config id, outer fold, inner fold, the metrics as
-// "target:metric=value,metric=value;target:..." (values in shortest round-trip form) and the
-// device it trained on. Lists written before scores were kept have the first three columns
+// "target:metric=value,metric=value;target:..." (values in shortest round-trip form), the
+// device it trained on, its diagnostic rule firings as "rule=count,rule=count" and the rule that
+// stopped its training (empty: none). Lists written before scores were kept have the first three columns
 // and no header; a list of another version is recomputed.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,9 +33,11 @@ namespace gridfold {
 
 struct ResultSummary {
   std::string name;
-  std::string digest;                // empty when the member is no readable result
-  std::string device;                // what it trained on ("cpu", "cuda:0"); empty where unrecorded
-  std::optional<FoldScores> scores;  // nothing when unreadable or its names cannot be written
+  std::string digest;                  // empty when the member is no readable result
+  std::string device;                  // what it trained on ("cpu", "cuda:0"); empty where unrecorded
+  std::map<std::string, int> firings;  // training-diagnostics rule -> times it fired
+  std::string stopped_by;              // the rule that stopped its training; empty: none
+  std::optional<FoldScores> scores;    // nothing when unreadable or its names cannot be written
 };
 
 // The summary of one result's bytes; a member that is no readable result gets an empty digest.

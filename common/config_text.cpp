@@ -106,6 +106,10 @@ std::string canonical_config(const ExperimentSpec& spec) {
   out.add("training.crop_length", t.crop_length);
   out.add("training.reverse_complement", number(t.reverse_complement));
   out.add("training.balanced_sampling", flag(t.balanced_sampling));
+  // Rules that only record leave the training as it was; a stopping rule can end it early.
+  // Only the latter join the text, so specs without stopping rules keep their config ids.
+  const std::string stop_rules = canonical_stop_rules(spec.diagnostics);
+  if (!stop_rules.empty()) out.add("diagnostics.stop", fmt::format("{{{}}}", stop_rules));
   return out.take();
 }
 

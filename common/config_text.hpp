@@ -14,7 +14,8 @@ namespace gridfold {
 // data.*, model.* and training.* of `spec`. File paths are left out: the data file and the
 // label table are identified by content (data_checksum), a TorchScript model by
 // "model.script_checksum". training.threads is left out too: like the slurm section it says
-// how to run, not what to train.
+// how to run, not what to train. Of the diagnostics section only the rules whose action is
+// `stop` count ("diagnostics.stop", absent when none does): the others only watch.
 std::string canonical_config(const ExperimentSpec& spec);
 
 // resampling.* of `spec`: what decides the folds besides the data.

@@ -54,6 +54,86 @@ PositionLabels read_position_labels(const h5::Node& parent, const std::string& t
   return labels;
 }
 
+// Optional group: results without it (older ones, or with diagnostics disabled) read as empty.
+void write_diagnostics(const h5::Node& parent, const TrainingDiagnostics& d) {
+  const DiagnosticSeries& s = d.series;
+  const std::size_t cells = s.size() * s.groups.size();
+  for (const auto* values : {&s.group_gradient_norm, &s.group_weight_norm, &s.group_update_ratio}) {
+    if (values->size() != cells) {
+      throw InternalError(
+          fmt::format("diagnostics hold a group series of {} values, expected {} validations x {} groups",
+                      values->size(), s.size(), s.groups.size()));
+    }
+  }
+  const h5::Node group = parent.create_group("diagnostics");
+  const std::optional<DiagnosticRule> stopped_by = d.stopped_by();
+  group.set_attr("stopped_by", stopped_by ? to_string(*stopped_by) : std::string());
+  group.write("groups", s.groups);
+  const h5::Node series = group.create_group("series");
+  series.write("step", s.step);
+  series.write("gradient_norm", s.gradient_norm);
+  series.write("weight_norm", s.weight_norm);
+  series.write("update_ratio", s.update_ratio);
+  series.write("learning_rate", s.learning_rate);
+  series.write("dead_relu", s.dead_relu);
+  series.write_matrix("group_gradient_norm", s.group_gradient_norm, s.size(), s.groups.size());
+  series.write_matrix("group_weight_norm", s.group_weight_norm, s.size(), s.groups.size());
+  series.write_matrix("group_update_ratio", s.group_update_ratio, s.size(), s.groups.size());
+  const h5::Node firings = group.create_group("firings");
+  std::vector<std::string> rules, actions;
+  std::vector<std::int64_t> validation, epoch, step;
+  std::vector<double> value;
+  for (const RuleFiring& f : d.firings) {
+    rules.push_back(to_string(f.rule));
+    actions.push_back(to_string(f.action));
+    validation.push_back(f.validation);
+    epoch.push_back(f.epoch);
+    step.push_back(f.step);
+    value.push_back(f.value);
+  }
+  firings.write("rule", rules);
+  firings.write("validation", validation);
+  firings.write("epoch", epoch);
+  firings.write("step", step);
+  firings.write("value", value);
+  firings.write("action", actions);
+}
+
+TrainingDiagnostics read_diagnostics(const h5::Node& group) {
+  TrainingDiagnostics d;
+  DiagnosticSeries& s = d.series;
+  s.groups = group.read_strings("groups");
+  const h5::Node series = group.group("series");
+  s.step = series.read_int64("step");
+  s.gradient_norm = series.read_doubles("gradient_norm");
+  s.weight_norm = series.read_doubles("weight_norm");
+  s.update_ratio = series.read_doubles("update_ratio");
+  s.learning_rate = series.read_doubles("learning_rate");
+  s.dead_relu = series.read_doubles("dead_relu");
+  s.group_gradient_norm = series.read_floats("group_gradient_norm");
+  s.group_weight_norm = series.read_floats("group_weight_norm");
+  s.group_update_ratio = series.read_floats("group_update_ratio");
+  const h5::Node firings = group.group("firings");
+  const std::vector<std::string> rules = firings.read_strings("rule");
+  const std::vector<std::string> actions = firings.read_strings("action");
+  const std::vector<std::int64_t> validation = firings.read_int64("validation");
+  const std::vector<std::int64_t> epoch = firings.read_int64("epoch");
+  const std::vector<std::int64_t> step = firings.read_int64("step");
+  const std::vector<double> value = firings.read_doubles("value");
+  for (std::size_t i = 0; i < rules.size(); ++i) {
+    const std::optional<DiagnosticRule> rule = diagnostic_rule_named(rules[i]);
+    const std::optional<RuleAction> action = i < actions.size() ? rule_action_named(actions[i]) : std::nullopt;
+    if (!rule || !action || i >= validation.size() || i >= epoch.size() || i >= step.size() || i >= value.size()) {
+      throw h5::Error(
+          fmt::format("{}: firing {} names rule '{}' with action '{}', or lacks its validation, epoch, "
+                      "step or value; a newer gridfold may have written it",
+                      group.path(), i, rules[i], i < actions.size() ? actions[i] : ""));
+    }
+    d.firings.push_back({*rule, validation[i], epoch[i], step[i], value[i], *action});
+  }
+  return d;
+}
+
 void write_contents(const h5::File& file, const FoldResult& r) {
   const std::size_t targets = r.target_names.size();
   const std::size_t rows = r.sample_index.size();
@@ -135,6 +215,7 @@ void write_contents(const h5::File& file, const FoldResult& r) {
   fingerprint.set_attr("gridfold_version", fp.gridfold_version);
   fingerprint.set_attr("digest", fp.digest());
 
+  if (!r.diagnostics.empty()) write_diagnostics(file, r.diagnostics);
   if (r.weights) write_model_weights(file.create_group("model"), *r.weights);
 
   // Last: a reader that sees the marker knows every object above was written.
@@ -216,6 +297,7 @@ FoldResult read_contents(const h5::File& file) {
     fp.test_rows = fingerprint.attr_string("test_rows");
     fp.gridfold_version = fingerprint.attr_string("gridfold_version");
   }
+  if (file.exists("diagnostics")) r.diagnostics = read_diagnostics(file.group("diagnostics"));
   if (file.exists("model")) r.weights = read_model_weights(file.group("model"));
   return r;
 }

@@ -14,6 +14,7 @@
 #include "common/plan.hpp"
 #include "common/position_labels.hpp"
 #include "common/result_fingerprint.hpp"
+#include "common/training_diagnostics.hpp"
 
 namespace gridfold {
 
@@ -56,6 +57,9 @@ struct FoldResult {
   std::vector<double> history_epoch;  // fractional epochs at each evaluation
   std::vector<double> train_loss, validation_loss;
   int best_index = -1;  // entry whose weights were kept (early stopping)
+  // Series measured at each evaluation and the rules that fired; empty when the spec disabled
+  // diagnostics and in results written before gridfold recorded them (no /diagnostics group).
+  TrainingDiagnostics diagnostics;
 
   double train_seconds = 0, eval_seconds = 0, total_seconds = 0;
   std::uint64_t samples_trained = 0;

@@ -87,6 +87,11 @@ FoldScores read_fold_scores_image(const void* data, std::size_t size, const std:
     MetricValues& out = s.metrics[target];
     for (const auto& metric : group.attribute_names()) out[metric] = group.attr_double(metric);
   }
+  if (file.exists("diagnostics")) {
+    const h5::Node diagnostics = file.group("diagnostics");
+    s.stopped_by = diagnostics.attr_string("stopped_by");
+    for (const auto& rule : diagnostics.group("firings").read_strings("rule")) ++s.firings[rule];
+  }
   return s;
 }
 

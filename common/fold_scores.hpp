@@ -20,6 +20,8 @@ struct FoldScores {
   std::string fingerprint;                      // ResultFingerprint::digest; empty before result schema version 4
   std::string device;                           // Provenance::device ("cpu", "cuda:0"); empty where unrecorded
   std::map<std::string, MetricValues> metrics;  // target -> metric -> value (test set)
+  std::map<std::string, int> firings;           // diagnostic rule -> times it fired in training
+  std::string stopped_by;                       // the rule that stopped training; empty: none did
 };
 
 // `name` appears in error messages. Throws h5::Error for an unreadable or incomplete result.

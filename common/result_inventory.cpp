@@ -52,11 +52,19 @@ class ResultNames {
     if (config == config_of_id_.end() || folds == folds_of_file_.end()) return -1;
     return static_cast<std::ptrdiff_t>(task_index(plan_, config->second, folds->second.first, folds->second.second));
   }
-  void mark(std::ptrdiff_t task, const std::string& digest, const std::string& device, ResultInventory& inventory) {
+  void mark(std::ptrdiff_t task, const std::string& digest, const std::string& device,
+            const std::map<std::string, int>& firings, const std::string& stopped_by, ResultInventory& inventory) {
     if (task < 0) return;
     const auto t = static_cast<std::size_t>(task);
     seen_[t] = true;
     if (digest != expected_[t]) return;
+    // A task with a loose and an archived copy of its result counts its firings once.
+    if (!inventory.done[t]) {
+      for (const auto& [rule, count] : firings) {
+        ++inventory.firings[rule].flagged;
+        if (rule == stopped_by) ++inventory.firings[rule].stopped;
+      }
+    }
     inventory.done[t] = true;
     ++inventory.devices[device.empty() ? "unrecorded" : device];
   }
@@ -91,9 +99,14 @@ ResultStamp read_result_stamp(const fs::path& file) {
   try {
     const h5::File f = h5::File::open_read(file);
     if (!f.has_attr("complete") || f.attr_int("complete") != 1 || f.attr_int("schema_version") < 4) return {};
-    ResultStamp stamp{f.group("fingerprint").attr_string("digest"), {}};
+    ResultStamp stamp{f.group("fingerprint").attr_string("digest"), {}, {}, {}};
     const h5::Node provenance = f.group("provenance");
     if (provenance.has_attr("device")) stamp.device = provenance.attr_string("device");
+    if (f.exists("diagnostics")) {
+      const h5::Node diagnostics = f.group("diagnostics");
+      stamp.stopped_by = diagnostics.attr_string("stopped_by");
+      for (const auto& rule : diagnostics.group("firings").read_strings("rule")) ++stamp.firings[rule];
+    }
     return stamp;
   } catch (const h5::Error&) {
     // A truncated or foreign file is simply not a finished result; its task reruns.
@@ -118,7 +131,7 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
         const std::ptrdiff_t task = names.task_of(config_id, file.path().filename().string());
         if (task < 0) continue;
         const ResultStamp stamp = read_result_stamp(file.path());
-        names.mark(task, stamp.digest, stamp.device, inventory);
+        names.mark(task, stamp.digest, stamp.device, stamp.firings, stamp.stopped_by, inventory);
         ++inventory.loose;
       }
     }
@@ -134,7 +147,7 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
     }
     for (const ResultSummary& r : archive_summary(archive, false)) {
       const std::ptrdiff_t task = task_of(r.name);
-      names.mark(task, r.digest, r.device, inventory);
+      names.mark(task, r.digest, r.device, r.firings, r.stopped_by, inventory);
       inventory.archived += task >= 0 ? 1 : 0;
     }
   }

@@ -26,6 +26,12 @@ struct ResultInventory {
   // The done tasks' results by the device they trained on ("cpu", "cuda:0"; "unrecorded" for
   // results of gridfold versions that did not record it).
   std::map<std::string, std::size_t> devices;
+  // The done tasks by the training-diagnostics rules that fired in them: rule -> tasks in
+  // which it fired, and tasks whose training it stopped.
+  struct RuleTasks {
+    std::size_t flagged = 0, stopped = 0;
+  };
+  std::map<std::string, RuleTasks> firings;
 };
 
 // Walks the results that exist rather than probing every task's path (a million stat calls
@@ -39,9 +45,12 @@ ResultInventory finished_tasks(const ExperimentLayout& layout, const ExperimentP
 std::vector<std::pair<std::string, std::string>> archive_fingerprints(const CatalogedArchive& archive);
 
 // What a loose result file says it is: its fingerprint digest (empty when it has none, schema
-// before 4, or is not a complete, readable result) and the device it trained on.
+// before 4, or is not a complete, readable result), the device it trained on and the
+// diagnostic rules that fired in its training.
 struct ResultStamp {
   std::string digest, device;
+  std::map<std::string, int> firings;  // training-diagnostics rule -> times it fired
+  std::string stopped_by;              // the rule that stopped its training; empty: none
 };
 ResultStamp read_result_stamp(const std::filesystem::path& file);
 

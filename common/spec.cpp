@@ -608,6 +608,40 @@ void resolve_search(ExperimentSpec& spec, const Value& section) {
   }
 }
 
+const EnumName<RuleAction> kRuleActions[] = {{RuleAction::record, "record"},
+                                             {RuleAction::stop, "stop"},
+                                             {RuleAction::off, "off"}};
+
+// One rule of the diagnostics section: its action and, where the rule has one, its
+// threshold or patience (a rule without them rejects them as unknown keys).
+void parse_rule(MapReader& section, DiagnosticRule rule, RuleSetting& s, const ParseContext& ctx) {
+  const auto v = section.get(to_string(rule));
+  if (!v) return;
+  MapReader r(*v, ctx);
+  r.read("action", [&](const Value& x) { s.action = as_enum(x, kRuleActions); });
+  if (rule == DiagnosticRule::vanishing_gradient || rule == DiagnosticRule::exploding_gradient) {
+    r.read("threshold", [&](const Value& x) { s.threshold = as_number(x, 0, kInf, true); });
+  } else if (rule == DiagnosticRule::loss_not_decreasing || rule == DiagnosticRule::overfitting) {
+    r.read("patience", [&](const Value& x) { s.patience = static_cast<int>(as_integer(x, 1, 1000000)); });
+  }
+  r.finish();
+}
+
+DiagnosticsSpec parse_diagnostics(MapReader r, const ParseContext& ctx) {
+  DiagnosticsSpec d;
+  r.read("enabled", [&](const Value& x) { d.enabled = as_bool(x); });
+  for (DiagnosticRule rule : kDiagnosticRules) parse_rule(r, rule, d.setting(rule), ctx);
+  r.finish();
+  if (d.vanishing_gradient.threshold >= d.exploding_gradient.threshold) {
+    throw SpecError(
+        fmt::format("{}: diagnostics: vanishing_gradient.threshold {} is not below exploding_gradient.threshold {}; "
+                    "every "
+                    "gradient norm would fire one of them",
+                    r.value().where.str(), d.vanishing_gradient.threshold, d.exploding_gradient.threshold));
+  }
+  return d;
+}
+
 ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   MapReader r(Value{root, location_of(root, ctx), ""}, ctx);
   ExperimentSpec spec;
@@ -628,6 +662,7 @@ ExperimentSpec parse_spec(const YAML::Node& root, const ParseContext& ctx) {
   spec.slurm = parse_slurm(optional_section(r, "slurm"), ctx);
   spec.output = parse_output(optional_section(r, "output"), ctx);
   spec.final_model = parse_final_model(optional_section(r, "final_model"), spec.data.targets);
+  spec.diagnostics = parse_diagnostics(optional_section(r, "diagnostics"), ctx);
   r.finish();
   if (search) resolve_search(spec, *search);
   if (spec.resampling.group_by_similarity && !spec.data.feature_columns.empty()) {

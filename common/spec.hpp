@@ -17,6 +17,7 @@
 
 #include "common/errors.hpp"
 #include "common/search_spec.hpp"
+#include "common/training_diagnostics.hpp"
 
 namespace gridfold {
 
@@ -219,6 +220,7 @@ struct ExperimentSpec {
   OutputSpec output;
   FinalModelSpec final_model;
   SearchSpec search;
+  DiagnosticsSpec diagnostics;
 };
 
 // A parsed spec file, able to resolve any grid configuration into a typed spec.

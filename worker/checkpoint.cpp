@@ -15,7 +15,8 @@ namespace gridfold::worker {
 namespace {
 
 // Bumped whenever the checkpoint's contents change; older checkpoints are then ignored.
-constexpr std::int64_t kCheckpointFormat = 1;
+// 2 added the training diagnostics.
+constexpr std::int64_t kCheckpointFormat = 2;
 
 template <typename T>
 torch::Tensor saved_values(const std::vector<T>& values, torch::ScalarType type) {
@@ -26,6 +27,62 @@ template <typename T>
 std::vector<T> restored_values(const torch::Tensor& tensor) {
   const torch::Tensor values = tensor.contiguous();
   return std::vector<T>(values.data_ptr<T>(), values.data_ptr<T>() + values.numel());
+}
+
+// The diagnostics series and firings so far: the rules judge the whole series, so a resumed
+// training fires what an uninterrupted one would. The group names come from the network.
+void save_diagnostics(torch::serialize::OutputArchive& archive, const TrainingDiagnostics& d) {
+  const DiagnosticSeries& s = d.series;
+  archive.write("diagnostics/step", saved_values(s.step, torch::kLong));
+  archive.write("diagnostics/gradient_norm", saved_values(s.gradient_norm, torch::kDouble));
+  archive.write("diagnostics/weight_norm", saved_values(s.weight_norm, torch::kDouble));
+  archive.write("diagnostics/update_ratio", saved_values(s.update_ratio, torch::kDouble));
+  archive.write("diagnostics/learning_rate", saved_values(s.learning_rate, torch::kDouble));
+  archive.write("diagnostics/dead_relu", saved_values(s.dead_relu, torch::kDouble));
+  archive.write("diagnostics/group_gradient_norm", saved_values(s.group_gradient_norm, torch::kFloat));
+  archive.write("diagnostics/group_weight_norm", saved_values(s.group_weight_norm, torch::kFloat));
+  archive.write("diagnostics/group_update_ratio", saved_values(s.group_update_ratio, torch::kFloat));
+  std::vector<std::int64_t> rule, validation, epoch, step, action;
+  std::vector<double> value;
+  for (const RuleFiring& f : d.firings) {
+    rule.push_back(static_cast<std::int64_t>(f.rule));
+    validation.push_back(f.validation);
+    epoch.push_back(f.epoch);
+    step.push_back(f.step);
+    action.push_back(static_cast<std::int64_t>(f.action));
+    value.push_back(f.value);
+  }
+  archive.write("diagnostics/firing_rule", saved_values(rule, torch::kLong));
+  archive.write("diagnostics/firing_validation", saved_values(validation, torch::kLong));
+  archive.write("diagnostics/firing_epoch", saved_values(epoch, torch::kLong));
+  archive.write("diagnostics/firing_step", saved_values(step, torch::kLong));
+  archive.write("diagnostics/firing_action", saved_values(action, torch::kLong));
+  archive.write("diagnostics/firing_value", saved_values(value, torch::kDouble));
+}
+
+template <typename Read>
+void restore_diagnostics(const Read& read_tensor, TrainingDiagnostics& d) {
+  DiagnosticSeries& s = d.series;
+  s.step = restored_values<std::int64_t>(read_tensor("diagnostics/step"));
+  s.gradient_norm = restored_values<double>(read_tensor("diagnostics/gradient_norm"));
+  s.weight_norm = restored_values<double>(read_tensor("diagnostics/weight_norm"));
+  s.update_ratio = restored_values<double>(read_tensor("diagnostics/update_ratio"));
+  s.learning_rate = restored_values<double>(read_tensor("diagnostics/learning_rate"));
+  s.dead_relu = restored_values<double>(read_tensor("diagnostics/dead_relu"));
+  s.group_gradient_norm = restored_values<float>(read_tensor("diagnostics/group_gradient_norm"));
+  s.group_weight_norm = restored_values<float>(read_tensor("diagnostics/group_weight_norm"));
+  s.group_update_ratio = restored_values<float>(read_tensor("diagnostics/group_update_ratio"));
+  const auto rule = restored_values<std::int64_t>(read_tensor("diagnostics/firing_rule"));
+  const auto validation = restored_values<std::int64_t>(read_tensor("diagnostics/firing_validation"));
+  const auto epoch = restored_values<std::int64_t>(read_tensor("diagnostics/firing_epoch"));
+  const auto step = restored_values<std::int64_t>(read_tensor("diagnostics/firing_step"));
+  const auto action = restored_values<std::int64_t>(read_tensor("diagnostics/firing_action"));
+  const auto value = restored_values<double>(read_tensor("diagnostics/firing_value"));
+  d.firings.clear();
+  for (std::size_t i = 0; i < rule.size(); ++i) {
+    d.firings.push_back({static_cast<DiagnosticRule>(rule[i]), validation.at(i), epoch.at(i), step.at(i), value.at(i),
+                         static_cast<RuleAction>(action.at(i))});
+  }
 }
 
 }  // namespace
@@ -77,6 +134,7 @@ void save_checkpoint(const Checkpointing& checkpointing, Network& network, const
   archive.write("history/epoch", saved_values(outcome.history_epoch, torch::kDouble));
   archive.write("history/train_loss", saved_values(outcome.train_loss, torch::kDouble));
   archive.write("history/validation_loss", saved_values(outcome.validation_loss, torch::kDouble));
+  save_diagnostics(archive, outcome.diagnostics);
   std::ostringstream bytes;
   archive.save_to(bytes);
   std::filesystem::create_directories(checkpointing.file.parent_path());
@@ -158,6 +216,7 @@ bool restore_checkpoint(const Checkpointing& checkpointing, Network& network, Fl
   outcome.history_epoch = restored_values<double>(read_tensor("history/epoch"));
   outcome.train_loss = restored_values<double>(read_tensor("history/train_loss"));
   outcome.validation_loss = restored_values<double>(read_tensor("history/validation_loss"));
+  restore_diagnostics(read_tensor, outcome.diagnostics);
   outcome.resumed_from_step = state.step;
   report(fmt::format("resuming from checkpoint at epoch {} step {}", state.epoch, state.step));
   return true;

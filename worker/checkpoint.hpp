@@ -58,7 +58,7 @@ struct TrainingState {
 // Writes the checkpoint to checkpointing.file (creating its folder): the identity, the
 // network's state, the optimizer, the best weights, `state`, torch's default CPU generator
 // (and the GPU's, for a network on a GPU) and the history in `outcome` (best index, times,
-// loss history). Every tensor is written from the CPU, so the file does not depend on the
+// loss history, diagnostics). Every tensor is written from the CPU, so the file does not depend on the
 // device it was made on. Serialised in memory first, so the file appears complete under its
 // name or not at all.
 void save_checkpoint(const Checkpointing& checkpointing, Network& network, const FlatOptimizer& optimizer,

@@ -74,6 +74,13 @@ void FlatOptimizer::set_lr(double lr) {
   state_->lr = lr;
 }
 
+const torch::Tensor& FlatOptimizer::values() const {
+  return state_->values;
+}
+const torch::Tensor& FlatOptimizer::gradients() const {
+  return state_->gradients;
+}
+
 void FlatOptimizer::save(torch::serialize::OutputArchive& archive, const std::string& prefix) const {
   const State& s = *state_;
   archive.write(prefix + "steps", c10::IValue(s.steps));

@@ -32,6 +32,12 @@ class FlatOptimizer {
   void step();
   double lr() const;
   void set_lr(double lr);
+  // The flat buffers every parameter and its gradient are views of, in the order of the
+  // parameters given to the constructor: norms over all of them, or over a slice, are one
+  // reduction. The gradients are those of the last backward until step() (which may reuse
+  // them as scratch) and zero_grad().
+  const at::Tensor& values() const;
+  const at::Tensor& gradients() const;
 
   // The step count and moments under `prefix` (the parameter values belong to the network's
   // own state): with them a restored training takes exactly the steps it would have taken.

@@ -16,7 +16,43 @@ int total_width(const std::vector<OutputHead>& heads) {
   return std::accumulate(heads.begin(), heads.end(), 0, [](int sum, const OutputHead& h) { return sum + h.width; });
 }
 
+void Network::watch_relus(bool) {}
+
+double Network::dead_relu_share() {
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
 namespace {
+
+// A ReLU that can note which of its units (dimension 1) ever output anything positive.
+class WatchedReLUImpl : public nn::Module {
+ public:
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = torch::relu(x);
+    if (watching_) {
+      torch::NoGradGuard no_grad;
+      std::vector<std::int64_t> other_dims{0};
+      for (std::int64_t d = 2; d < y.dim(); ++d) other_dims.push_back(d);
+      const torch::Tensor alive = y.amax(other_dims).gt(0);
+      alive_ = alive_.defined() ? alive_.logical_or(alive) : alive;
+    }
+    return y;
+  }
+  void watch(bool watching) {
+    watching_ = watching;
+    if (watching) alive_ = torch::Tensor();
+  }
+  // Dead units and all units seen while watching.
+  std::pair<std::int64_t, std::int64_t> dead_units() const {
+    if (!alive_.defined()) return {0, 0};
+    return {alive_.numel() - alive_.sum().item<std::int64_t>(), alive_.numel()};
+  }
+
+ private:
+  bool watching_ = false;
+  torch::Tensor alive_;
+};
+TORCH_MODULE(WatchedReLU);
 
 bool any_per_position(const std::vector<OutputHead>& heads) {
   return std::any_of(heads.begin(), heads.end(), [](const OutputHead& h) { return h.task == TaskType::per_position; });
@@ -108,7 +144,7 @@ std::vector<nn::Sequential> conv_blocks(const ModelSpec& spec, int channels) {
     }
     block->push_back(nn::Conv2d(options));
     if (spec.batch_norm) block->push_back(nn::BatchNorm2d(out));
-    block->push_back(nn::ReLU());
+    block->push_back(WatchedReLU());
     if (spec.dropout > 0) block->push_back(nn::Dropout(spec.dropout));
     blocks.push_back(block);
     if (spec.dilation_growth) dilation *= 2;
@@ -139,7 +175,7 @@ nn::Sequential dense_stack(const ModelSpec& spec, int in, int& out_width) {
   for (int width : spec.dense) {
     if (width < 1) throw SpecError(fmt::format("model.dense entry {} must be >= 1", width));
     dense->push_back(nn::Conv2d(nn::Conv2dOptions(in, width, 1)));
-    dense->push_back(nn::ReLU());
+    dense->push_back(WatchedReLU());
     if (spec.dropout > 0) dense->push_back(nn::Dropout(spec.dropout));
     in = width;
   }
@@ -195,6 +231,22 @@ class ModuleNetwork : public Network, public nn::Module {
     throw SpecError(
         "only transformer and torchscript models export to TorchScript; the other families are LibTorch C++ "
         "modules, which TorchScript cannot serialise");
+  }
+  void watch_relus(bool watching) override {
+    for (const auto& module : nn::Module::modules()) {
+      if (auto relu = std::dynamic_pointer_cast<WatchedReLUImpl>(module)) relu->watch(watching);
+    }
+  }
+  double dead_relu_share() override {
+    std::int64_t dead = 0, units = 0;
+    for (const auto& module : nn::Module::modules()) {
+      if (auto relu = std::dynamic_pointer_cast<WatchedReLUImpl>(module)) {
+        const auto [d, n] = relu->dead_units();
+        dead += d;
+        units += n;
+      }
+    }
+    return units > 0 ? static_cast<double>(dead) / static_cast<double>(units) : Network::dead_relu_share();
   }
 
  protected:

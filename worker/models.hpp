@@ -48,8 +48,9 @@ class Network {
   virtual std::vector<at::Tensor> parameters() = 0;
   // Parameters and buffers (batch-norm statistics): everything a weight snapshot keeps.
   virtual std::vector<at::Tensor> state() = 0;
-  // The names of state()'s tensors, in the same order ("trunk.0.weight"): model files
-  // match saved weights to a network by name.
+  // The names of state()'s tensors, in the same order ("trunk.0.weight"), parameters()
+  // first: model files match saved weights to a network by name, training diagnostics group
+  // parameters into layers by it.
   virtual std::vector<std::string> state_names() = 0;
   virtual void set_training(bool training) = 0;
   // Moves the weights, buffers and any tensors forward() keeps to `device`; forward() then
@@ -62,6 +63,14 @@ class Network {
   // archive's extra file gridfold.json. Throws SpecError for the families built from LibTorch
   // C++ modules (all but transformer and torchscript), which TorchScript cannot serialise.
   virtual void save_torchscript(const std::filesystem::path& path, const std::string& metadata_json) = 0;
+  // While watching, forward() notes which ReLU units (a conv block's channels, a dense
+  // layer's units) output anything positive; starting to watch forgets earlier notes. It
+  // costs one reduction per ReLU and forward(), so training diagnostics watch validations only.
+  virtual void watch_relus(bool watching);
+  // The share of watched ReLU units that output nothing positive for any input forward()
+  // saw while watching (dead units); NaN for a network without ReLUs it can watch (LSTMs,
+  // TorchScript models) or before any watched forward().
+  virtual double dead_relu_share();
 };
 
 // Throws SpecError when the spec cannot describe a network for these inputs and heads,

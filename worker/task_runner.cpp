@@ -185,6 +185,7 @@ FoldResult fold_result(const ExperimentPlan& plan, std::size_t task_index, Train
   r.train_loss = std::move(outcome.train_loss);
   r.validation_loss = std::move(outcome.validation_loss);
   r.best_index = outcome.best_index;
+  r.diagnostics = std::move(outcome.diagnostics);
   r.train_seconds = outcome.train_seconds;
   r.eval_seconds = outcome.eval_seconds;
   r.samples_trained = outcome.samples_trained;
@@ -264,6 +265,9 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
     TrainingOutcome trained =
         train_and_evaluate(spec, data, train, test, seed, std::ref(progress), checkpointing, device);
     outcome.message = test_summary(trained);
+    if (const auto rule = trained.diagnostics.stopped_by()) {
+      outcome.message += fmt::format(" (stopped by rule {})", to_string(*rule));
+    }
     std::optional<ModelWeights> weights;
     if (spec.output.save_models) weights = weights_of(*trained.network, trained.standardizer, spec.data.targets.size());
     FoldResult result = fold_result(plan, task_index, std::move(trained));

@@ -82,6 +82,13 @@ void check_training_spec(const TrainingSpec& t, const EncodedData& data) {
   }
 }
 
+// The layer group a parameter belongs to: its name without the last component
+// ("trunk.0.weight" -> "trunk.0"), or the whole name of a top-level parameter.
+std::string layer_group(const std::string& parameter) {
+  const auto dot = parameter.rfind('.');
+  return dot == std::string::npos ? parameter : parameter.substr(0, dot);
+}
+
 torch::Tensor row_tensor(const std::vector<std::int64_t>& rows) {
   return torch::tensor(at::ArrayRef<std::int64_t>(rows), torch::kLong);
 }
@@ -111,7 +118,12 @@ class TrainingRun {
   TrainingRun(const ExperimentSpec& spec, const EncodedData& data, std::span<const std::uint32_t> train_rows,
               std::uint64_t seed, const ProgressCallback& progress, const Checkpointing& checkpointing,
               torch::Device device)
-      : t_(spec.training), data_(data), progress_(progress), checkpointing_(checkpointing), device_(device) {
+      : t_(spec.training),
+        diagnostics_(spec.diagnostics),
+        data_(data),
+        progress_(progress),
+        checkpointing_(checkpointing),
+        device_(device) {
     state_.order_rng.seed(derive_seed(seed, SeedStream::batch_order));
     split(train_rows, derive_seed(seed, SeedStream::validation_split));
     standardizer_ = fit_standardizer(spec, data, fit_rows_);
@@ -150,6 +162,7 @@ class TrainingRun {
     loss_ = std::make_unique<MultitaskLoss>(data.heads(), spec.data.targets,
                                             targets_.index_select(0, row_tensor(loss_rows).to(device_)));
     optimizer_ = std::make_unique<FlatOptimizer>(t_, network_->parameters());
+    if (diagnostics_.enabled) group_parameters();
     if (t_.reverse_complement > 0) reverse_inputs_ = data.reverse_complement_inputs().to(device_);
 
     const std::int64_t batch = t_.batch_size;
@@ -168,6 +181,7 @@ class TrainingRun {
 
     // A resumed epoch continues in its saved order from the saved position.
     const bool resumed = restore_checkpoint(checkpointing_, *network_, *optimizer_, best_state_, state_, out);
+    for (const auto& group : groups_) out.diagnostics.series.groups.push_back(group.name);
     const int resumed_epoch = state_.epoch;
     for (state_.epoch = resumed ? state_.epoch : 1; state_.epoch <= t_.epochs && !state_.stopped; ++state_.epoch) {
       if (!resumed || state_.epoch > resumed_epoch) {
@@ -180,17 +194,34 @@ class TrainingRun {
       while (state_.position < rows && !state_.stopped) {
         const auto train_start = Clock::now();
         const std::int64_t count = std::min<std::int64_t>(t_.batch_size, rows - state_.position);
-        train_step(order_tensor.narrow(0, state_.position, count), device_order.narrow(0, state_.position, count));
+        // Diagnostics measure the step a validation follows, so only that step pays for them.
+        const bool last_of_epoch = state_.position + count >= rows;
+        const bool validation_follows =
+            t_.eval_every > 0 ? (state_.step + 1) % t_.eval_every == 0 || (last_of_epoch && state_.epoch == t_.epochs)
+                              : last_of_epoch;
+        train_step(order_tensor.narrow(0, state_.position, count), device_order.narrow(0, state_.position, count),
+                   diagnostics_.enabled && validation_follows, out);
         out.train_seconds += seconds_since(train_start);
+        if (state_.stopped) break;  // the non_finite rule stopped training at this step
         state_.position = std::min(state_.position + t_.batch_size, rows);
         if (t_.eval_every > 0 && state_.step % t_.eval_every == 0) validate(out);
         checkpoint_if_due(out);
       }
-      if (t_.eval_every == 0) validate(out);
+      if (t_.eval_every == 0 && !state_.stopped) validate(out);
     }
     if (t_.eval_every > 0 && state_.step % t_.eval_every != 0 && !state_.stopped) {
       state_.epoch = t_.epochs;
       validate(out);
+    }
+    const auto& firings = out.diagnostics.firings;
+    const auto stop = std::find_if(firings.begin(), firings.end(), [](const RuleFiring& f) {
+      return f.action == RuleAction::stop && f.rule == DiagnosticRule::non_finite;
+    });
+    if (stop != firings.end() && best_state_.empty()) {
+      throw TrainingError(
+          fmt::format("the non_finite rule stopped training at epoch {} step {} (lr {}) on a value of {}, before any "
+                      "validation kept weights to score; lower training.lr or check the targets for extreme values",
+                      stop->epoch, stop->step, t_.lr, stop->value));
     }
     if (best_state_.empty()) {
       out.best_index = static_cast<int>(out.history_step.size()) - 1;
@@ -270,7 +301,11 @@ class TrainingRun {
   // Gathers the batch into preallocated buffers (a full batch never allocates its inputs).
   // `rows` is the batch's row indices on the CPU, where crops and strand flips are drawn;
   // `index` the same on the training device.
-  void train_step(const torch::Tensor& rows, const torch::Tensor& index) {
+  // `diagnose`: measure the gradients, the update and the weights of this step for the
+  // validation that follows it. A non-finite loss ends training through the non_finite rule
+  // when its action is stop (recorded in `out`, state_.stopped set, no step taken), and
+  // throws TrainingError otherwise.
+  void train_step(const torch::Tensor& rows, const torch::Tensor& index, bool diagnose, TrainingOutcome& out) {
     const std::int64_t count = index.size(0);
     torch::Tensor inputs, lengths, targets;
     torch::Tensor starts;
@@ -295,13 +330,22 @@ class TrainingRun {
     const torch::Tensor loss = (*loss_)(network_->forward(inputs, lengths), targets);
     const double value = loss.item<double>();
     if (!std::isfinite(value)) {
+      if (diagnostics_.action(DiagnosticRule::non_finite) == RuleAction::stop) {
+        out.diagnostics.firings.push_back({DiagnosticRule::non_finite,
+                                           static_cast<std::int64_t>(out.history_step.size()), state_.epoch,
+                                           state_.step + 1, value, RuleAction::stop});
+        state_.stopped = true;
+        return;
+      }
       throw TrainingError(
           fmt::format("training loss became {} at epoch {} step {} (lr {}); lower "
                       "training.lr or check the targets for extreme values",
                       value, state_.epoch, state_.step + 1, t_.lr));
     }
     loss.backward();
+    if (diagnose) measure_gradients();
     optimizer_->step();
+    if (diagnose) measure_update();
     ++state_.step;
     state_.samples_trained += static_cast<std::uint64_t>(count);
     state_.running_loss += value * static_cast<double>(count);
@@ -335,25 +379,32 @@ class TrainingRun {
     state_.running_loss = state_.running_samples = 0;
     double validation_loss = std::numeric_limits<double>::quiet_NaN();
     bool improved = false;
+    double dead_relu = std::numeric_limits<double>::quiet_NaN();
     if (validation_index_.numel() > 0) {
+      if (diagnostics_.enabled) network_->watch_relus(true);
       const torch::Tensor outputs = predict_rows(*network_, inputs_, lengths_, validation_index_, window_);
+      if (diagnostics_.enabled) {
+        dead_relu = network_->dead_relu_share();
+        network_->watch_relus(false);
+      }
       {
         torch::NoGradGuard no_grad;
         validation_loss = (*loss_)(outputs, validation_targets_).item<double>();
       }
-      if (!std::isfinite(validation_loss)) {
+      if (!std::isfinite(validation_loss) && diagnostics_.action(DiagnosticRule::non_finite) != RuleAction::stop) {
         throw TrainingError(
             fmt::format("validation loss became {} at epoch {} step {} (lr {}); lower "
                         "training.lr or check the targets for extreme values",
                         validation_loss, state_.epoch, state_.step, t_.lr));
       }
-      improved = validation_loss < state_.best_loss;
+      // A non-finite loss that gets this far is the non_finite rule's to stop on (diagnose()).
+      improved = std::isfinite(validation_loss) && validation_loss < state_.best_loss;
       if (improved) {
         state_.best_loss = validation_loss;
         state_.evaluations_since_best = 0;
         out.best_index = static_cast<int>(out.history_step.size());
         snapshot();
-      } else if (t_.patience > 0 && ++state_.evaluations_since_best >= t_.patience) {
+      } else if (std::isfinite(validation_loss) && t_.patience > 0 && ++state_.evaluations_since_best >= t_.patience) {
         state_.stopped = true;
       }
     }
@@ -361,10 +412,90 @@ class TrainingRun {
     out.history_epoch.push_back(static_cast<double>(state_.step) / static_cast<double>(steps_per_epoch_));
     out.train_loss.push_back(train_loss);
     out.validation_loss.push_back(validation_loss);
+    if (diagnostics_.enabled) diagnose(out, dead_relu);
     out.eval_seconds += seconds_since(start);
     if (progress_) {
       progress_(
           {state_.epoch, t_.epochs, state_.step, train_loss, validation_loss, improved, validation_index_.size(0)});
+    }
+  }
+
+  // Layer groups over the optimizer's flat buffers; parameters() come in the order of the
+  // buffers and of the first names of state_names().
+  void group_parameters() {
+    const std::vector<torch::Tensor> parameters = network_->parameters();
+    const std::vector<std::string> names = network_->state_names();
+    std::int64_t offset = 0;
+    for (std::size_t i = 0; i < parameters.size(); ++i) {
+      const std::string name = layer_group(names.at(i));
+      auto group = std::find_if(groups_.begin(), groups_.end(), [&](const auto& g) { return g.name == name; });
+      if (group == groups_.end()) group = groups_.insert(groups_.end(), {name, {}});
+      group->slices.emplace_back(offset, parameters[i].numel());
+      offset += parameters[i].numel();
+    }
+  }
+
+  // [groups] squared norms of `flat`'s group slices, on its device.
+  torch::Tensor group_squares(const torch::Tensor& flat) const {
+    std::vector<torch::Tensor> squares;
+    for (const auto& group : groups_) {
+      torch::Tensor sum = torch::zeros({}, flat.options());
+      for (const auto& [offset, size] : group.slices) sum += flat.narrow(0, offset, size).square().sum();
+      squares.push_back(sum);
+    }
+    return squares.empty() ? torch::zeros({0}, flat.options()) : torch::stack(squares);
+  }
+
+  // Before the optimizer's step, which may reuse the gradient buffer: the gradients' norms,
+  // and the weights the update is measured from.
+  void measure_gradients() {
+    torch::NoGradGuard no_grad;
+    gradient_squares_ = group_squares(optimizer_->gradients());
+    if (!weights_before_.defined()) weights_before_ = torch::empty_like(optimizer_->values());
+    weights_before_.copy_(optimizer_->values());
+  }
+
+  // After the step: the update's and the weights' norms, brought to the CPU in one transfer.
+  void measure_update() {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor update = weights_before_.sub_(optimizer_->values());  // minus the update: same norms
+    const torch::Tensor rows =
+        torch::stack({gradient_squares_, group_squares(update), group_squares(optimizer_->values())});
+    const torch::Tensor measured = rows.to(torch::kCPU, torch::kDouble).contiguous();
+    measured_.assign(measured.data_ptr<double>(), measured.data_ptr<double>() + measured.numel());
+  }
+
+  // Appends this validation's measurements to out.diagnostics and fires the rules on them; a
+  // firing rule with action stop ends training.
+  void diagnose(TrainingOutcome& out, double dead_relu) {
+    DiagnosticSeries& s = out.diagnostics.series;
+    const std::size_t groups = groups_.size();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Measured at the step before (always one: a validation follows a step).
+    const bool measured = measured_.size() == 3 * groups;
+    double gradient = 0, update = 0, weight = 0;
+    for (std::size_t g = 0; g < groups; ++g) {
+      const double gradient_g = measured ? measured_[g] : nan, update_g = measured ? measured_[groups + g] : nan;
+      const double weight_g = measured ? measured_[2 * groups + g] : nan;
+      gradient += gradient_g;
+      update += update_g;
+      weight += weight_g;
+      s.group_gradient_norm.push_back(static_cast<float>(std::sqrt(gradient_g)));
+      s.group_weight_norm.push_back(static_cast<float>(std::sqrt(weight_g)));
+      s.group_update_ratio.push_back(static_cast<float>(std::sqrt(update_g / weight_g)));
+    }
+    measured_.clear();
+    s.step.push_back(state_.step);
+    s.gradient_norm.push_back(measured ? std::sqrt(gradient) : nan);
+    s.weight_norm.push_back(measured ? std::sqrt(weight) : nan);
+    s.update_ratio.push_back(measured ? std::sqrt(update / weight) : nan);
+    s.learning_rate.push_back(optimizer_->lr());
+    s.dead_relu.push_back(dead_relu);
+    const RuleInputs inputs{out.train_loss, out.validation_loss, s.gradient_norm, s.weight_norm,
+                            validation_index_.numel() > 0};
+    for (const RuleFiring& firing : rules_firing_at(diagnostics_, inputs, s.size() - 1, state_.epoch, state_.step)) {
+      out.diagnostics.firings.push_back(firing);
+      if (firing.action == RuleAction::stop) state_.stopped = true;
     }
   }
 
@@ -386,6 +517,7 @@ class TrainingRun {
   }
 
   const TrainingSpec& t_;
+  const DiagnosticsSpec& diagnostics_;
   const EncodedData& data_;
   const ProgressCallback& progress_;
   const Checkpointing& checkpointing_;
@@ -403,6 +535,16 @@ class TrainingRun {
   std::vector<torch::Tensor> best_state_;
   TrainingState state_;  // everything else a checkpoint holds: epoch, step, batch order, early stopping
   std::int64_t steps_per_epoch_ = 1;
+  // Training diagnostics: the layer groups (each a name and its slices of the flat parameter
+  // buffer: offset, size), the weights before a diagnosed step, and that step's measurements
+  // ([gradient; update; weight] squared norms per group) until the validation after it.
+  struct ParameterGroup {
+    std::string name;
+    std::vector<std::pair<std::int64_t, std::int64_t>> slices;
+  };
+  std::vector<ParameterGroup> groups_;
+  torch::Tensor weights_before_, gradient_squares_;
+  std::vector<double> measured_;
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include "common/metrics.hpp"
 #include "common/position_labels.hpp"
 #include "common/spec.hpp"
+#include "common/training_diagnostics.hpp"
 #include "worker/checkpoint.hpp"
 
 namespace gridfold::worker {
@@ -24,7 +25,8 @@ namespace gridfold::worker {
 class EncodedData;
 class Network;
 
-// Training cannot continue (the loss became NaN or infinite); the message says when.
+// Training cannot continue (the loss became NaN or infinite, and the non_finite rule does not
+// stop training, or stops it before any validation kept weights); the message says when.
 class TrainingError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -59,6 +61,9 @@ struct TrainingOutcome {
   std::vector<std::int64_t> history_step;
   std::vector<double> history_epoch, train_loss, validation_loss;
   int best_index = -1;
+  // Measured at every validation, with the rules that fired (spec.diagnostics); a rule with
+  // action stop that fires ends the training there, as early stopping does.
+  TrainingDiagnostics diagnostics;
   double train_seconds = 0, eval_seconds = 0;
   std::uint64_t samples_trained = 0;
   std::int64_t resumed_from_step = 0;  // 0: trained from the start

@@ -108,6 +108,12 @@ std::vector<ScoredFold> score_results(const ExperimentLayout& layout, const Expe
     }
     ++(s.inner_fold == -1 ? r.outer_results : r.inner_results);
     ++r.devices[s.device.empty() ? "unrecorded" : s.device];
+    for (const auto& [rule, count] : s.firings) {
+      DiagnosticTally& tally = r.diagnostics[{config->second, rule}];
+      tally.firings += static_cast<std::size_t>(count);
+      ++tally.tasks_flagged;
+      if (s.stopped_by == rule) ++tally.tasks_stopped;
+    }
     folds.push_back({config->second, s.outer_fold, s.inner_fold, std::move(s.metrics)});
   }
   // A fixed order fixes every floating-point sum: loose and archived results give identical output.
@@ -304,6 +310,18 @@ std::string render_text(const HarvestSummary& summary) {
         out += fmt::format("  warning   {}\n", warning);
       }
     }
+  }
+  if (!r.diagnostics.empty()) {
+    std::map<std::string, std::pair<std::set<std::size_t>, std::size_t>> by_rule;  // rule -> configs, tasks stopped
+    for (const auto& [key, tally] : r.diagnostics) {
+      by_rule[key.second].first.insert(key.first);
+      by_rule[key.second].second += tally.tasks_stopped;
+    }
+    std::vector<std::string> rules;
+    for (const auto& [rule, seen] : by_rule) {
+      rules.push_back(fmt::format("{} in {} configs ({} tasks stopped)", rule, seen.first.size(), seen.second));
+    }
+    out += fmt::format("diagnostics {}; see diagnostics.csv\n", fmt::join(rules, ", "));
   }
   if (!r.race.empty()) {
     std::size_t eliminated = 0;

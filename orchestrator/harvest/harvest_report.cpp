@@ -110,6 +110,16 @@ std::string nested_csv(const HarvestReport& r) {
   return out;
 }
 
+// Training-diagnostics firings: one line per config and rule that fired in its results.
+std::string diagnostics_csv(const HarvestReport& r) {
+  std::string out = csv_line({"config_index", "config_id", "rule", "firings", "tasks_flagged", "tasks_stopped"});
+  for (const auto& [key, tally] : r.diagnostics) {
+    out += csv_line({std::to_string(key.first), r.configs[key.first].id, key.second, std::to_string(tally.firings),
+                     std::to_string(tally.tasks_flagged), std::to_string(tally.tasks_stopped)});
+  }
+  return out;
+}
+
 // Racing's record: one line per elimination, by race and round.
 std::string race_csv(const HarvestReport& r) {
   std::string out = csv_line({"race", "round", "folds", "shared_folds", "leader_id", "config_index", "config_id",
@@ -486,6 +496,7 @@ std::vector<fs::path> write_report(const HarvestReport& r, const fs::path& dir) 
                                                                {"nested.csv", nested_csv(r)},
                                                                {"predictions.csv", predictions_csv(r)},
                                                                {"positions.csv", positions_csv(r)},
+                                                               {"diagnostics.csv", diagnostics_csv(r)},
                                                                {"best.json", report_json(r)}};
   std::vector<std::pair<std::string, std::string>> all = texts;
   if (!r.race.empty()) all.emplace_back("race.csv", race_csv(r));

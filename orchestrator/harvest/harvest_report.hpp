@@ -1,6 +1,6 @@
 // What `gridfold harvest` found, and the files it is written to (schema in docs/harvest.md):
-// configs.csv, nested.csv, predictions.csv, positions.csv, race.csv (racing), best.json and harvest.h5, each
-// written atomically.
+// configs.csv, nested.csv, predictions.csv, positions.csv, diagnostics.csv, race.csv (racing), best.json and
+// harvest.h5, each written atomically.
 #pragma once
 
 #include <cstddef>
@@ -27,6 +27,13 @@ struct HarvestTarget {
   std::vector<std::string> classes;       // multiclass, per_position: the spec's class names, if any
 };
 
+// How often one training-diagnostics rule fired in one config's results.
+struct DiagnosticTally {
+  std::size_t firings = 0;        // over all its results
+  std::size_t tasks_flagged = 0;  // results in which it fired
+  std::size_t tasks_stopped = 0;  // results whose training it stopped
+};
+
 struct HarvestReport {
   std::string experiment;
   std::vector<std::string> param_paths;
@@ -43,6 +50,8 @@ struct HarvestReport {
   // The results counted above by the device they trained on ("cpu", "cuda:0"; "unrecorded"
   // for results of gridfold versions that did not record it).
   std::map<std::string, std::size_t> devices;
+  // Rule firings of the counted results, by config index and rule (diagnostics.csv).
+  std::map<std::pair<std::size_t, std::string>, DiagnosticTally> diagnostics;
   std::vector<HarvestTarget> targets;
   // Racing: every decision recorded, by race and round (race.csv), and the tasks they spared.
   std::vector<RaceRecord> race;

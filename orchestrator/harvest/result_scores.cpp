@@ -80,6 +80,12 @@ void encode(Encoder& e, const NamedScores& s) {
       e.real(value);
     }
   }
+  e.number(s.scores.firings.size());
+  for (const auto& [rule, count] : s.scores.firings) {
+    e.text(rule);
+    e.number(static_cast<std::uint64_t>(count));
+  }
+  e.text(s.scores.stopped_by);
 }
 
 NamedScores decode(Decoder& d) {
@@ -96,6 +102,11 @@ NamedScores decode(Decoder& d) {
       metrics[std::move(name)] = d.real();
     }
   }
+  for (std::uint64_t f = d.number(); f > 0; --f) {
+    std::string rule = d.text();
+    s.scores.firings[std::move(rule)] = static_cast<int>(d.number());
+  }
+  s.scores.stopped_by = d.text();
   return s;
 }
 

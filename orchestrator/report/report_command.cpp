@@ -264,6 +264,26 @@ ReportSummary make_report(const ReportOptions& o) {
   }
   page.sections.push_back(std::move(learning));
 
+  ReportSection diagnostics{"Training diagnostics", {}, {}};
+  for (const std::uint32_t config : best_configs) {
+    const auto& fold_results = results_of(config);
+    if (std::all_of(fold_results.begin(), fold_results.end(),
+                    [](const FoldResult& f) { return f.diagnostics.series.size() == 0; })) {
+      continue;
+    }
+    diagnostics.figures.push_back(
+        draw_figure(gradient_norm_figure(names.take("gradient-norms", r.configs[config].id),
+                                         config_label(r.configs[config], config), fold_results),
+                    plots));
+  }
+  if (r.diagnostics.empty()) diagnostics.notes.push_back("No training-diagnostics rule fired in any result.");
+  for (const auto& [key, tally] : r.diagnostics) {
+    diagnostics.notes.push_back(fmt::format("{}: {} fired {} times in {} tasks, stopping {} (diagnostics.csv)",
+                                            config_label(r.configs[key.first], key.first), key.second, tally.firings,
+                                            tally.tasks_flagged, tally.tasks_stopped));
+  }
+  page.sections.push_back(std::move(diagnostics));
+
   ReportSection paired{"Difference to the best config", {}, {}};
   for (const HarvestTarget& t : r.targets) {
     const auto tied = std::count_if(t.ranking.rows.begin(), t.ranking.rows.end(),

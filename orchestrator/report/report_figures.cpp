@@ -178,6 +178,49 @@ GnuplotFigure learning_curve_figure(const std::string& name, const std::string& 
   return f;
 }
 
+GnuplotFigure gradient_norm_figure(const std::string& name, const std::string& config_label,
+                                   std::span<const FoldResult> results) {
+  std::size_t validations = 0, folds = 0;
+  for (const auto& r : results) {
+    validations = std::max(validations, r.diagnostics.series.size());
+    folds += r.diagnostics.series.size() > 0;
+  }
+  std::string data = "# validation epoch median min max folds\n";
+  for (std::size_t v = 0; v < validations; ++v) {
+    std::vector<double> epoch, norm;
+    for (const auto& r : results) {
+      const DiagnosticSeries& s = r.diagnostics.series;
+      if (v >= s.size()) continue;
+      if (v < r.history_epoch.size()) epoch.push_back(r.history_epoch[v]);
+      // Zero and non-finite norms have no place on a log scale (non_finite fires on the latter).
+      if (std::isfinite(s.gradient_norm[v]) && s.gradient_norm[v] > 0) norm.push_back(s.gradient_norm[v]);
+    }
+    const double x = epoch.empty() ? static_cast<double>(v + 1) : median_of(epoch);
+    if (norm.empty()) {
+      data += fmt::format("{} {} NaN NaN NaN 0\n", v, x);
+      continue;
+    }
+    const auto [mn, mx] = std::minmax_element(norm.begin(), norm.end());
+    data += fmt::format("{} {} {} {} {} {}\n", v, x, median_of(norm), *mn, *mx, norm.size());
+  }
+  const std::string file = q(name + ".dat");
+  GnuplotFigure f;
+  f.name = name;
+  f.caption = fmt::format("Global gradient norm at each validation of {} over {} outer folds", config_label, folds);
+  f.data = {{name + ".dat", data}};
+  f.commands =
+      kStyle +
+      two_line_title("gradient norm, " + config_label,
+                     fmt::format("median and min–max over {} outer folds, step before each validation", folds)) +
+      "set xlabel 'epoch'\nset ylabel 'global gradient norm'\nset key top right\nset logscale y\n" +
+      fmt::format(
+          "plot {0} using 2:4:5 with filledcurves fs transparent solid 0.2 noborder lc rgb '{1}' "
+          "title 'min–max over folds', "
+          "{0} using 2:3 with linespoints lw 2 pt 7 ps 0.6 lc rgb '{1}' title 'median'\n",
+          file, kBlue);
+  return f;
+}
+
 GnuplotFigure hyperparameter_figure(const std::string& name, const HarvestTarget& target,
                                     std::span<const Config> configs, const std::string& param_path) {
   const std::string& metric = target.ranking.metric;

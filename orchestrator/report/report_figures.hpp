@@ -37,6 +37,12 @@ GnuplotFigure error_vs_similarity_figure(const std::string& name, const std::str
 GnuplotFigure learning_curve_figure(const std::string& name, const std::string& config_label,
                                     std::span<const FoldResult> results);
 
+// The global gradient norm at each validation (training diagnostics) of one config's outer
+// results: median over the folds as a line, minimum to maximum as a band, on a log scale
+// (norms span orders of magnitude); folds without diagnostics are left out.
+GnuplotFigure gradient_norm_figure(const std::string& name, const std::string& config_label,
+                                   std::span<const FoldResult> results);
+
 // The target's ranking metric against one grid parameter: each config's mean over its outer
 // folds as a small point, and per parameter value the mean and standard deviation of those
 // config means.

@@ -104,6 +104,7 @@ ExperimentStatus collect_status(const ExperimentLayout& layout, const SlurmClien
   s.results_loose = inventory.loose;
   s.results_archived = inventory.archived;
   s.devices = inventory.devices;
+  s.firings = inventory.firings;
   if (is_race(plan)) {
     const RaceStanding standing =
         race_standing(layout, plan, doc.base(), archive_directory(layout, doc.base(), plan.experiment_id), done,
@@ -250,8 +251,14 @@ std::string waves_text(const ExperimentStatus::Waves& w) {
 std::string results_text(const ExperimentStatus& s) {
   std::vector<std::string> devices;
   for (const auto& [device, count] : s.devices) devices.push_back(fmt::format("{} {}", device, count));
-  return fmt::format("{} loose, {} archived{}", s.results_loose, s.results_archived,
-                     devices.empty() ? "" : fmt::format("; trained on {}", fmt::join(devices, ", ")));
+  std::vector<std::string> rules;
+  for (const auto& [rule, tasks] : s.firings) {
+    rules.push_back(fmt::format("{} in {} tasks{}", rule, tasks.flagged,
+                                tasks.stopped > 0 ? fmt::format(" ({} stopped)", tasks.stopped) : ""));
+  }
+  return fmt::format("{} loose, {} archived{}{}", s.results_loose, s.results_archived,
+                     devices.empty() ? "" : fmt::format("; trained on {}", fmt::join(devices, ", ")),
+                     rules.empty() ? "" : fmt::format("; rules fired: {}", fmt::join(rules, ", ")));
 }
 
 }  // namespace
@@ -318,6 +325,10 @@ std::string render_json(const ExperimentStatus& s) {
                         {"log", e->log.string()},
                         {"log_tail", e->log_tail}});
   }
+  json diagnostics = json::object();
+  for (const auto& [rule, tasks] : s.firings) {
+    diagnostics[rule] = {{"tasks_flagged", tasks.flagged}, {"tasks_stopped", tasks.stopped}};
+  }
   json task_failures = json::array();
   for (const auto& f : s.task_failures) {
     task_failures.push_back({{"result", f.result_name}, {"reason", f.reason}, {"file", f.file.string()}});
@@ -329,6 +340,7 @@ std::string render_json(const ExperimentStatus& s) {
          {"results_loose", s.results_loose},
          {"results_archived", s.results_archived},
          {"devices", s.devices},
+         {"diagnostics", diagnostics},
          {"tasks_eliminated", s.tasks_eliminated},
          {"submitted", s.submitted},
          {"accounting", s.accounting},

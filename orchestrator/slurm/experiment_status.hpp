@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/experiment_layout.hpp"
+#include "common/result_inventory.hpp"
 #include "orchestrator/slurm/job_states.hpp"
 #include "orchestrator/slurm/slurm_client.hpp"
 #include "orchestrator/slurm/submission.hpp"
@@ -57,6 +58,8 @@ struct ExperimentStatus {
   std::size_t tasks_stale = 0;
   std::size_t results_loose = 0, results_archived = 0;  // result files under results/ and in archives
   std::map<std::string, std::size_t> devices;           // done tasks by the device they trained on
+  // Done tasks by the training-diagnostics rules that fired in them (flagged, stopped).
+  std::map<std::string, ResultInventory::RuleTasks> firings;
   // Tasks of configs a race eliminated: never trained, never missing (the compute saved).
   std::size_t tasks_eliminated = 0;
   std::optional<RaceProgress> race;

@@ -68,6 +68,11 @@ void check_same_training(const TrainingOutcome& resumed, const TrainingOutcome& 
   CHECK(resumed.samples_trained == uninterrupted.samples_trained);
   CHECK(resumed.prediction == uninterrupted.prediction);
   CHECK(resumed.metrics == uninterrupted.metrics);
+  CHECK(resumed.diagnostics.series.step == uninterrupted.diagnostics.series.step);
+  CHECK(resumed.diagnostics.series.gradient_norm == uninterrupted.diagnostics.series.gradient_norm);
+  CHECK(resumed.diagnostics.series.group_update_ratio == uninterrupted.diagnostics.series.group_update_ratio);
+  CHECK(resumed.diagnostics.series.groups == uninterrupted.diagnostics.series.groups);
+  CHECK(resumed.diagnostics.firings == uninterrupted.diagnostics.firings);
 }
 
 }  // namespace

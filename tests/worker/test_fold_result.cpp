@@ -103,6 +103,39 @@ TEST_CASE("a fold result round-trips through HDF5", "[unit]") {
   CHECK(read.provenance.finished_at == "2024-01-01T00:01:00Z");
 }
 
+TEST_CASE("a fold result keeps its diagnostics series and rule firings, and reads without them", "[unit]") {
+  const auto dir = test::fresh_directory("diagnostics");
+  FoldResult written = sample_result();
+  DiagnosticSeries& s = written.diagnostics.series;
+  s.groups = {"trunk.0", "head"};
+  s.step = {45, 90};
+  s.gradient_norm = {0.5, 2e3};
+  s.weight_norm = {10, 11};
+  s.update_ratio = {std::nan(""), 1e-3};
+  s.learning_rate = {1e-3, 1e-3};
+  s.dead_relu = {0, 0.25};
+  s.group_gradient_norm = {0.4f, 0.3f, 1.5e3f, 1e3f};
+  s.group_weight_norm = {9, 4, 10, 4.5};
+  s.group_update_ratio = {std::nanf(""), std::nanf(""), 1e-3f, 2e-3f};
+  written.diagnostics.firings = {{DiagnosticRule::exploding_gradient, 1, 2, 90, 2e3, RuleAction::stop}};
+  write_fold_result(dir / "with.h5", written);
+  const FoldResult read = read_fold_result(dir / "with.h5");
+  CHECK(read.diagnostics.series.groups == s.groups);
+  CHECK(read.diagnostics.series.step == s.step);
+  CHECK(read.diagnostics.series.gradient_norm == s.gradient_norm);
+  CHECK(read.diagnostics.series.dead_relu == s.dead_relu);
+  CHECK(std::isnan(read.diagnostics.series.update_ratio[0]));
+  CHECK(read.diagnostics.series.group_gradient_norm == s.group_gradient_norm);
+  CHECK(same_floats(read.diagnostics.series.group_update_ratio, s.group_update_ratio));
+  CHECK(read.diagnostics.firings == written.diagnostics.firings);
+  CHECK(read.diagnostics.stopped_by() == DiagnosticRule::exploding_gradient);
+  CHECK(h5::File::open_read(dir / "with.h5").group("diagnostics").attr_string("stopped_by") == "exploding_gradient");
+
+  write_fold_result(dir / "without.h5", sample_result());
+  CHECK_FALSE(h5::File::open_read(dir / "without.h5").exists("diagnostics"));
+  CHECK(read_fold_result(dir / "without.h5").diagnostics.empty());
+}
+
 TEST_CASE("a fold result reads from an in-memory image", "[unit]") {
   const auto file = test::fresh_directory("image") / "r.h5";
   write_fold_result(file, sample_result());

@@ -120,3 +120,44 @@ TEST_CASE("a model that cannot fit its targets is refused with the setting to ch
   CHECK_THROWS_WITH(build_network(spec, {4, 16, 0}, {{"r", TaskType::regression, 1}}),
                     Catch::Contains("block_pooling"));
 }
+
+TEST_CASE("a watched network reports the share of ReLU units that never fire", "[unit]") {
+  ModelSpec spec;
+  spec.family = ModelFamily::mlp;
+  spec.dense = {8, 4};
+  spec.dropout = 0;
+  auto network = build_network(spec, {0, 0, 3}, {{"r", TaskType::regression, 1}});
+  network->set_training(false);
+  const torch::Tensor inputs = torch::randn({16, 3}), lengths = torch::ones({16}, torch::kLong);
+  CHECK(std::isnan(network->dead_relu_share()));  // nothing watched yet
+  network->watch_relus(true);
+  network->forward(inputs, lengths);
+  const double share = network->dead_relu_share();
+  CHECK(share >= 0);
+  CHECK(share < 1);
+  {
+    // Dense layers biased far below zero silence all their 8 + 4 units.
+    torch::NoGradGuard no_grad;
+    const auto names = network->state_names();
+    const auto state = network->state();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (names[i].starts_with("dense.") && names[i].ends_with(".bias")) state[i].fill_(-1e3);
+    }
+  }
+  network->watch_relus(true);  // forgets what the earlier forward saw
+  network->forward(inputs, lengths);
+  CHECK(network->dead_relu_share() == 1.0);
+  network->watch_relus(false);
+}
+
+TEST_CASE("a network without ReLUs to watch has no dead ReLU share", "[unit]") {
+  ModelSpec spec;
+  spec.family = ModelFamily::bilstm;
+  spec.hidden_size = 4;
+  spec.dense = {};
+  spec.global_pooling = Pooling::mean;
+  auto network = build_network(spec, {4, 10, 0}, {{"r", TaskType::regression, 1}});
+  network->watch_relus(true);
+  network->forward(one_hot_batch({"ACGTACGTAC"}, 10), torch::full({1}, 10, torch::kLong));
+  CHECK(std::isnan(network->dead_relu_share()));
+}

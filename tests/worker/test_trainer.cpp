@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <random>
@@ -117,6 +118,94 @@ TEST_CASE("a loss that becomes NaN or infinite fails training with that reason",
   CHECK_THROWS_AS(train_and_evaluate(spec, data, rows.train, rows.test, 1), TrainingError);
   CHECK_THROWS_WITH(train_and_evaluate(spec, data, rows.train, rows.test, 1),
                     Catch::Contains("training loss became inf at epoch 1 step 1"));
+}
+
+TEST_CASE("with the non_finite rule set to stop, a loss that is non-finite before any validation still fails",
+          "[unit]") {
+  use_threads(1);
+  ExperimentSpec spec = toy_spec();
+  spec.data.standardize_targets = false;
+  spec.diagnostics.non_finite.action = RuleAction::stop;
+  Dataset dataset = test::toy_dataset(100);
+  for (auto& v : dataset.targets[0]) v = 1e30f;
+  const EncodedData data(std::move(dataset), spec.data);
+  const Split rows = split_rows(data.size());
+  CHECK_THROWS_WITH(train_and_evaluate(spec, data, rows.train, rows.test, 1),
+                    Catch::Contains("the non_finite rule stopped training at epoch 1 step 1") &&
+                        Catch::Contains("before any validation kept weights"));
+}
+
+TEST_CASE("every validation records gradient, weight and update norms per layer group", "[unit]") {
+  use_threads(1);
+  ExperimentSpec spec = toy_spec();
+  spec.training.epochs = 3;
+  spec.training.eval_every = 4;
+  const EncodedData data(test::toy_dataset(200), spec.data);
+  const Split rows = split_rows(data.size());
+  const TrainingOutcome out = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  const DiagnosticSeries& s = out.diagnostics.series;
+  REQUIRE(s.size() == out.history_step.size());
+  CHECK(s.step == out.history_step);
+  const std::size_t groups = s.groups.size();
+  REQUIRE(groups >= 4);  // conv blocks, batch norms, dense layer, head
+  CHECK(std::find(s.groups.begin(), s.groups.end(), "branch0_head") != s.groups.end());
+  REQUIRE(s.group_gradient_norm.size() == s.size() * groups);
+  for (std::size_t v = 0; v < s.size(); ++v) {
+    CHECK(s.gradient_norm[v] > 0);
+    CHECK(std::isfinite(s.gradient_norm[v]));
+    CHECK(s.update_ratio[v] > 0);
+    CHECK(s.update_ratio[v] < 1);
+    CHECK(s.learning_rate[v] == spec.training.lr);
+    CHECK(s.dead_relu[v] >= 0);
+    CHECK(s.dead_relu[v] <= 1);
+    double squares = 0;
+    for (std::size_t g = 0; g < groups; ++g) squares += std::pow(double(s.group_gradient_norm[v * groups + g]), 2);
+    CHECK(std::sqrt(squares) == Approx(s.gradient_norm[v]).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("recording diagnostics leaves the training as it was", "[unit]") {
+  use_threads(1);
+  ExperimentSpec spec = toy_spec();
+  spec.training.epochs = 3;
+  spec.training.eval_every = 4;
+  spec.training.weight_decay = 0.01;  // makes the optimizer reuse the gradient buffer
+  const EncodedData data(test::toy_dataset(200), spec.data);
+  const Split rows = split_rows(data.size());
+  const TrainingOutcome recorded = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  spec.diagnostics.enabled = false;
+  const TrainingOutcome plain = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  CHECK(plain.diagnostics.empty());
+  CHECK_FALSE(recorded.diagnostics.empty());
+  CHECK(recorded.prediction == plain.prediction);
+  CHECK(recorded.validation_loss == plain.validation_loss);
+}
+
+TEST_CASE("a rule with action stop ends training at its firing and says which rule it was", "[unit]") {
+  use_threads(1);
+  ExperimentSpec spec = toy_spec();
+  spec.training.epochs = 10;
+  spec.training.patience = 0;
+  spec.diagnostics.exploding_gradient = {RuleAction::stop, 1e-3, 0};  // every real gradient is larger
+  const EncodedData data(test::toy_dataset(200), spec.data);
+  const Split rows = split_rows(data.size());
+  const TrainingOutcome out = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  CHECK(out.history_step.size() == 1);
+  REQUIRE(out.diagnostics.stopped_by() == DiagnosticRule::exploding_gradient);
+  const RuleFiring& firing = out.diagnostics.firings.back();
+  CHECK(firing.validation == 0);
+  CHECK(firing.epoch == 1);
+  CHECK(firing.step == out.history_step[0]);
+  CHECK(firing.value == out.diagnostics.series.gradient_norm[0]);
+  CHECK(out.best_index == 0);
+  CHECK(out.metrics.at("gc").count("r2") == 1);  // scored as usual, with the kept weights
+
+  spec.diagnostics.exploding_gradient.action = RuleAction::record;
+  const TrainingOutcome recorded = train_and_evaluate(spec, data, rows.train, rows.test, 5);
+  CHECK(recorded.history_step.size() == 10);
+  CHECK_FALSE(recorded.diagnostics.stopped_by());
+  REQUIRE_FALSE(recorded.diagnostics.firings.empty());
+  CHECK(recorded.diagnostics.firings[0].rule == DiagnosticRule::exploding_gradient);
 }
 
 TEST_CASE("balanced sampling without a binary or multiclass target is refused by name", "[unit]") {

@@ -12,6 +12,15 @@ planned_tasks() {
     /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["tasks"])'
 }
 
+# json_field FILE KEY...: a value of a JSON file, by path.
+json_field() {
+  /usr/bin/python3 -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2:]:
+    v = v[k]
+print(v)' "$@"
+}
+
 # shrink GRID OUT.yaml [PATH=VALUE ...]: a copy of grids/GRID with settings replaced.
 shrink() {
   local grid=$1 out=$2

@@ -508,7 +508,7 @@ TEST_CASE("gridfold harvest --json prints the summary; an experiment without res
   const auto j = nlohmann::json::parse(read_text_file(dir / "out.txt"));
   CHECK(j["results"]["outer"] == 12);
   CHECK(j["targets"][0]["metric"] == "r2");
-  CHECK(j["files"].size() == 6);  // configs, nested, predictions, positions, best.json, harvest.h5
+  CHECK(j["files"].size() == 7);  // configs, nested, predictions, positions, diagnostics, best.json, harvest.h5
   CHECK(fs::exists(e.layout().root() / "harvest" / "harvest.h5"));
 }
 
@@ -645,4 +645,44 @@ TEST_CASE("status and harvest count results by the device they trained on, loose
   const ResultInventory archived = finished_tasks(e.layout(), e.plan(), archive_dir);
   CHECK(archived.archived == 48);
   CHECK(archived.devices == expected);
+}
+
+TEST_CASE("status and harvest count diagnostic rule firings per config and rule, loose and archived",
+          "[harvest][pack][diagnostics]") {
+  TempDir dir;
+  const TestExperiment e(dir / "exp", kNestedSpec, 60);
+  std::size_t stopped = 0, flagged = 0;
+  for (std::size_t t = 0; t < e.plan().tasks.size(); ++t) {
+    FoldResult r = e.result(t);
+    if (r.config_index == 0) {  // overfitting twice in every task of config 0; stopping every third
+      const RuleAction action = t % 3 == 0 ? RuleAction::stop : RuleAction::record;
+      r.diagnostics.firings = {{DiagnosticRule::overfitting, 2, 2, 20, 5, RuleAction::record},
+                               {DiagnosticRule::overfitting, 6, 6, 60, 5, action}};
+      stopped += action == RuleAction::stop;
+      ++flagged;
+    }
+    write_fold_result(e.layout().result(r.config_id, r.outer_fold, r.inner_fold), r);
+  }
+  REQUIRE(stopped > 0);
+  const fs::path archive_dir = archive_directory(e.layout(), e.spec(), e.plan().experiment_id);
+  const auto check_counts = [&](const fs::path& out) {
+    const HarvestSummary h = harvest(e, out);
+    REQUIRE(h.report.diagnostics.size() == 1);
+    const auto& [key, tally] = *h.report.diagnostics.begin();
+    CHECK(key == std::pair<std::size_t, std::string>{0, "overfitting"});
+    CHECK(tally.firings == 2 * flagged);
+    CHECK(tally.tasks_flagged == flagged);
+    CHECK(tally.tasks_stopped == stopped);
+    CHECK_THAT(read_text_file(out / "diagnostics.csv"),
+               Catch::Contains(
+                   fmt::format("0,{},overfitting,{},{},{}", e.plan().configs[0].id, 2 * flagged, flagged, stopped)));
+    CHECK_THAT(render_text(h), Catch::Contains("diagnostics overfitting in 1 configs"));
+    const ResultInventory inventory = finished_tasks(e.layout(), e.plan(), archive_dir);
+    REQUIRE(inventory.firings.count("overfitting") == 1);
+    CHECK(inventory.firings.at("overfitting").flagged == flagged);
+    CHECK(inventory.firings.at("overfitting").stopped == stopped);
+  };
+  check_counts(dir / "loose");
+  pack(e, false);
+  check_counts(dir / "archived");
 }

@@ -93,6 +93,26 @@ FoldResult synthetic_result(const TestExperiment& e, std::size_t task_number) {
     r.validation_loss.push_back(0.2 + 0.8 * std::exp(-0.25 * epoch) + 0.01 * epoch + 2 * wobble);
   }
   r.best_index = epochs - 3;
+  // Diagnostics as the worker records them: one layer group, gradient norms that shrink; in
+  // config 1, overfitting fired and stopped every outer task.
+  DiagnosticSeries& d = r.diagnostics.series;
+  d.groups = {"head"};
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    const double norm = std::exp(-0.4 * epoch) * (1 + 0.1 * task.outer_fold);
+    d.step.push_back(epoch * 10);
+    d.gradient_norm.push_back(norm);
+    d.weight_norm.push_back(5);
+    d.update_ratio.push_back(1e-3);
+    d.learning_rate.push_back(1e-3);
+    d.dead_relu.push_back(std::nan(""));
+    d.group_gradient_norm.push_back(static_cast<float>(norm));
+    d.group_weight_norm.push_back(5);
+    d.group_update_ratio.push_back(1e-3f);
+  }
+  if (task.config == 1 && task.inner_fold == -1) {
+    r.diagnostics.firings.push_back(
+        {DiagnosticRule::overfitting, epochs - 1, epochs, epochs * 10, 5, RuleAction::stop});
+  }
   return r;
 }
 
@@ -210,6 +230,8 @@ TEST_CASE("a regression report plots predictions, learning curves and each grid 
   }
   CHECK(std::count_if(names.begin(), names.end(),
                       [](const std::string& n) { return n.rfind("learning-curves-", 0) == 0; }) >= 1);
+  CHECK(std::count_if(names.begin(), names.end(),
+                      [](const std::string& n) { return n.rfind("gradient-norms-", 0) == 0; }) >= 1);
   check_plots(s);
   check_page_links(s);
 
@@ -221,6 +243,11 @@ TEST_CASE("a regression report plots predictions, learning curves and each grid 
   const std::string html = read_text_file(s.index_html);
   CHECK(html.find("[64, 64]") != std::string::npos);
   CHECK(fs::is_regular_file(s.out_dir / "harvest" / "configs.csv"));
+  // Config 1's overfitting stops, in its 4 outer tasks: in the page, diagnostics.csv and the harvest summary.
+  CHECK_THAT(md, Catch::Contains("overfitting fired 4 times in 4 tasks, stopping 4"));
+  CHECK(read_text_file(s.out_dir / "harvest" / "diagnostics.csv") ==
+        "config_index,config_id,rule,firings,tasks_flagged,tasks_stopped\n1," + e.plan().configs[1].id +
+            ",overfitting,4,4,4\n");
 }
 
 TEST_CASE("a binary classification report draws ROC, precision-recall and confusion matrix", "[report]") {
