@@ -233,7 +233,7 @@ ReportSummary make_report(const ReportOptions& o) {
   page.tables = harvest.files;
 
   for (const HarvestTarget& t : r.targets) {
-    ReportSection section{fmt::format("Predictions of target {} ({})", t.name, to_string(t.task)), {}, {}};
+    ReportSection section{fmt::format("Predictions of target {} ({})", t.name, to_string(t.task)), {}, {}, {}};
     if (best_config(t)) {
       add_prediction_figures(section, t, r, results_of(*best_config(t)), names, plots);
     } else {
@@ -243,7 +243,7 @@ ReportSummary make_report(const ReportOptions& o) {
     page.sections.push_back(std::move(section));
   }
 
-  ReportSection learning{"Learning curves of the best configs", {}, {}};
+  ReportSection learning{"Learning curves of the best configs", {}, {}, {}};
   for (const std::uint32_t config : best_configs) {
     std::vector<std::string> targets;
     for (const HarvestTarget& t : r.targets) {
@@ -264,7 +264,7 @@ ReportSummary make_report(const ReportOptions& o) {
   }
   page.sections.push_back(std::move(learning));
 
-  ReportSection diagnostics{"Training diagnostics", {}, {}};
+  ReportSection diagnostics{"Training diagnostics", {}, {}, {}};
   for (const std::uint32_t config : best_configs) {
     const auto& fold_results = results_of(config);
     if (std::all_of(fold_results.begin(), fold_results.end(),
@@ -276,15 +276,20 @@ ReportSummary make_report(const ReportOptions& o) {
                                          config_label(r.configs[config], config), fold_results),
                     plots));
   }
-  if (r.diagnostics.empty()) diagnostics.notes.push_back("No training-diagnostics rule fired in any result.");
-  for (const auto& [key, tally] : r.diagnostics) {
-    diagnostics.notes.push_back(fmt::format("{}: {} fired {} times in {} tasks, stopping {} (diagnostics.csv)",
-                                            config_label(r.configs[key.first], key.first), key.second, tally.firings,
-                                            tally.tasks_flagged, tally.tasks_stopped));
+  if (r.diagnostics.empty()) {
+    diagnostics.notes.push_back("No training-diagnostics rule fired in any result.");
+  } else {
+    diagnostics.notes.push_back("Flagged configs: the rules that fired in their tasks (also in diagnostics.csv).");
+    diagnostics.table.push_back({"config", "rule", "firings", "tasks flagged", "tasks stopped"});
+    for (const auto& [key, tally] : r.diagnostics) {
+      diagnostics.table.push_back({config_label(r.configs[key.first], key.first), key.second,
+                                   std::to_string(tally.firings), std::to_string(tally.tasks_flagged),
+                                   std::to_string(tally.tasks_stopped)});
+    }
   }
   page.sections.push_back(std::move(diagnostics));
 
-  ReportSection paired{"Difference to the best config", {}, {}};
+  ReportSection paired{"Difference to the best config", {}, {}, {}};
   for (const HarvestTarget& t : r.targets) {
     const auto tied = std::count_if(t.ranking.rows.begin(), t.ranking.rows.end(),
                                     [](const auto& row) { return row.indistinguishable; });
@@ -313,7 +318,7 @@ ReportSummary make_report(const ReportOptions& o) {
   }
   page.sections.push_back(std::move(paired));
 
-  ReportSection grid{"Ranking metric by grid parameter", {}, {}};
+  ReportSection grid{"Ranking metric by grid parameter", {}, {}, {}};
   if (r.param_paths.empty()) grid.notes.push_back("The grid has no parameters: a single config was trained.");
   for (const HarvestTarget& t : r.targets) {
     for (const std::string& path : r.param_paths) {

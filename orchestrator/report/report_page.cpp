@@ -10,8 +10,7 @@
 namespace gridfold {
 namespace {
 
-// A table both pages render: the first row is the header.
-using Table = std::vector<std::vector<std::string>>;
+using Table = ReportTable;
 
 std::string number(double v) {
   return std::isnan(v) ? "–" : fmt::format("{:.4g}", v);
@@ -233,6 +232,7 @@ std::string render_index_html(const ReportPage& page, const std::filesystem::pat
   for (const ReportSection& s : page.sections) {
     out += "<h2>" + html_escape(s.heading) + "</h2>\n";
     for (const auto& note : s.notes) out += "<p class=\"note\">" + html_escape(note) + "</p>\n";
+    if (!s.table.empty()) out += html_table(s.table);
     for (const DrawnFigure& f : s.figures) {
       out += fmt::format(
           "<figure id=\"{}\">\n<img src=\"data:image/png;base64,{}\" alt=\"{}\">\n"
@@ -266,6 +266,7 @@ std::string render_summary_markdown(const ReportPage& page, const std::filesyste
   for (const ReportSection& s : page.sections) {
     out += "\n## " + markdown_escape(s.heading) + "\n\n";
     for (const auto& note : s.notes) out += "*" + markdown_escape(note) + "*\n\n";
+    if (!s.table.empty()) out += markdown_table(s.table) + "\n";
     for (const DrawnFigure& f : s.figures) {
       out += fmt::format("![{}](<{}>)\n\n[SVG](<{}>) · [gnuplot script](<{}>)\n\n", markdown_escape(f.caption),
                          relative_link(f.png, dir), relative_link(f.svg, dir), relative_link(f.script, dir));

@@ -15,9 +15,13 @@
 
 namespace gridfold {
 
+// A table both pages render: the first row is the header.
+using ReportTable = std::vector<std::vector<std::string>>;
+
 struct ReportSection {
   std::string heading;
   std::vector<std::string> notes;  // plain text, e.g. why a plot is missing
+  ReportTable table;               // after the notes; empty = none
   std::vector<DrawnFigure> figures;
 };
 

@@ -244,7 +244,9 @@ TEST_CASE("a regression report plots predictions, learning curves and each grid 
   CHECK(html.find("[64, 64]") != std::string::npos);
   CHECK(fs::is_regular_file(s.out_dir / "harvest" / "configs.csv"));
   // Config 1's overfitting stops, in its 4 outer tasks: in the page, diagnostics.csv and the harvest summary.
-  CHECK_THAT(md, Catch::Contains("overfitting fired 4 times in 4 tasks, stopping 4"));
+  CHECK_THAT(md, Catch::Contains("| config | rule | firings | tasks flagged | tasks stopped |") &&
+                     Catch::Contains(" | overfitting | 4 | 4 | 4 |"));
+  CHECK_THAT(html, Catch::Contains("<td>overfitting</td><td>4</td><td>4</td><td>4</td>"));
   CHECK(read_text_file(s.out_dir / "harvest" / "diagnostics.csv") ==
         "config_index,config_id,rule,firings,tasks_flagged,tasks_stopped\n1," + e.plan().configs[1].id +
             ",overfitting,4,4,4\n");
