@@ -61,6 +61,8 @@ std::string canonical_config(const ExperimentSpec& spec) {
             fmt::format("{{name: {}, task: {}, classes: [{}], pos_weight: {}, weight: {}, tolerance: {}}}", t.name,
                         to_string(t.task), fmt::join(t.classes, ", "), number(t.pos_weight), number(t.weight),
                         t.tolerance));
+    // Listed only when used, so that every other target keeps its config text.
+    if (t.focal_gamma > 0) out.add(fmt::format("data.targets[{}].focal_gamma", i), number(t.focal_gamma));
   }
   out.add("data.standardize_targets", flag(d.standardize_targets));
 
@@ -70,6 +72,7 @@ std::string canonical_config(const ExperimentSpec& spec) {
   out.add("model.kernel_size", m.kernel_size);
   out.add("model.dilation", m.dilation);
   out.add("model.dilation_growth", flag(m.dilation_growth));
+  if (!m.dilations.empty()) out.add("model.dilations", fmt::format("[{}]", fmt::join(m.dilations, ", ")));
   out.add("model.batch_norm", flag(m.batch_norm));
   out.add("model.block_pooling", to_string(m.block_pooling));
   out.add("model.pool_size", m.pool_size);

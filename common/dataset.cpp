@@ -12,6 +12,7 @@
 #include <fmt/ranges.h>
 
 #include "common/encoding.hpp"
+#include "common/position_labels.hpp"
 #include "common/text_file.hpp"
 #include "common/text_lines.hpp"
 #include "common/text_match.hpp"
@@ -161,11 +162,13 @@ std::vector<std::string> parse_position_labels(const SampleRows& rows, const Tar
     const std::string_view cell = cells[sample];
     if (is_missing(cell)) continue;
     const CellPlace place{rows.table, rows.row_of_sample[sample], target.name};
-    if (const auto letter = std::find_if(cell.begin(), cell.end(), [](char c) { return c < '0' || c > '9'; });
+    // '.' marks a position that is only context (a window's flank): read, never scored.
+    if (const auto letter =
+            std::find_if(cell.begin(), cell.end(), [](char c) { return (c < '0' || c > '9') && c != kUnlabelledPosition; });
         letter != cell.end()) {
       throw DataError(
-          fmt::format("{}: character '{}' at position {} is not a digit (per-position labels "
-                      "hold one class digit per sequence letter)",
+          fmt::format("{}: character '{}' at position {} is not a digit or '.' (per-position labels "
+                      "hold one class digit per sequence letter, '.' where a position has no label)",
                       place.str(), *letter, letter - cell.begin() + 1));
     }
     if (cell.size() != sequences[sample].size()) {

@@ -34,6 +34,7 @@ void write_position_labels(const h5::Node& parent, const PositionLabels& labels)
   group.write("length", labels.lengths);
   group.write_matrix("truth", labels.truth, labels.rows(), labels.width);
   group.write_matrix("prediction", labels.prediction, labels.rows(), labels.width);
+  if (!labels.thresholds.empty()) group.write("thresholds", labels.thresholds);
 }
 
 PositionLabels read_position_labels(const h5::Node& parent, const std::string& target) {
@@ -47,6 +48,7 @@ PositionLabels read_position_labels(const h5::Node& parent, const std::string& t
   labels.width = shape.size() == 2 ? shape[1] : 0;
   labels.truth = group.read_uint8("truth");
   labels.prediction = group.read_uint8("prediction");
+  if (group.exists("thresholds")) labels.thresholds = group.read_doubles("thresholds");
   if (labels.truth.size() != labels.rows() * labels.width || labels.prediction.size() != labels.truth.size()) {
     throw h5::Error(fmt::format("{}: positions/{} has {} lengths but truth and prediction of {} and {} values",
                                 parent.path(), target, labels.rows(), labels.truth.size(), labels.prediction.size()));

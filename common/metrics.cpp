@@ -169,11 +169,11 @@ std::size_t distance(std::size_t a, std::size_t b) {
 
 // Predicted positives, left to right, each take the nearest unmatched true positive within
 // `tolerance`; at equal distance the earlier one, a fixed rule so that scores reproduce.
-BoundaryMatching match_boundaries(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
-                                  std::size_t tolerance) {
+BoundaryMatching match_positions(std::vector<std::size_t> truth, std::vector<std::size_t> predicted,
+                                 std::size_t tolerance) {
   BoundaryMatching m;
-  m.truth = positive_positions(truth);
-  m.predicted = positive_positions(predicted);
+  m.truth = std::move(truth);
+  m.predicted = std::move(predicted);
   m.truth_matched.assign(m.truth.size(), false);
   m.predicted_matched.assign(m.predicted.size(), false);
   for (std::size_t p = 0; p < m.predicted.size(); ++p) {
@@ -193,6 +193,11 @@ BoundaryMatching match_boundaries(std::span<const std::uint8_t> truth, std::span
     m.predicted_matched[p] = true;
   }
   return m;
+}
+
+BoundaryMatching match_boundaries(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
+                                  std::size_t tolerance) {
+  return match_positions(positive_positions(truth), positive_positions(predicted), tolerance);
 }
 
 MetricValues regression_metrics(std::span<const double> truth, std::span<const double> prediction) {

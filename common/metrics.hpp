@@ -40,6 +40,9 @@ struct BoundaryMatching {
 };
 BoundaryMatching match_boundaries(std::span<const std::uint8_t> truth, std::span<const std::uint8_t> predicted,
                                   std::size_t tolerance);
+// The same matching given the positive positions themselves, each list ascending.
+BoundaryMatching match_positions(std::vector<std::size_t> truth, std::vector<std::size_t> predicted,
+                                 std::size_t tolerance);
 
 // The metric each task type is ranked by by default, and whether larger is better.
 bool larger_is_better(const std::string& metric);

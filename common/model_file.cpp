@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "common/atomic_file.hpp"
@@ -142,6 +144,15 @@ void write_model_weights(const h5::Node& group, const ModelWeights& w) {
   group.write("values", values);
   group.write("target_mean", w.target_mean);
   group.write("target_scale", w.target_scale);
+  // A [targets][most classes] matrix, NaN where a target has no threshold, for h5py readers.
+  std::size_t classes = 0;
+  for (const auto& t : w.thresholds) classes = std::max(classes, t.size());
+  if (classes == 0) return;
+  std::vector<float> matrix(w.thresholds.size() * classes, std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t t = 0; t < w.thresholds.size(); ++t) {
+    std::copy(w.thresholds[t].begin(), w.thresholds[t].end(), matrix.begin() + static_cast<std::ptrdiff_t>(t * classes));
+  }
+  group.write_matrix("thresholds", matrix, w.thresholds.size(), classes);
 }
 
 ModelWeights read_model_weights(const h5::Node& group) {
@@ -174,6 +185,18 @@ ModelWeights read_model_weights(const h5::Node& group) {
                     values.begin() + static_cast<std::ptrdiff_t>(value + count));
     value += count;
     w.tensors.push_back(std::move(t));
+  }
+  if (group.exists("thresholds")) {
+    const auto shape = group.shape("thresholds");
+    const auto matrix = group.read_floats("thresholds");
+    const std::size_t classes = shape.size() == 2 ? shape[1] : 0;
+    for (std::size_t t = 0; classes > 0 && t < shape[0]; ++t) {
+      std::vector<double> row(matrix.begin() + static_cast<std::ptrdiff_t>(t * classes),
+                              matrix.begin() + static_cast<std::ptrdiff_t>((t + 1) * classes));
+      // Padding past a target's classes is NaN, and so is a target without thresholds.
+      while (!row.empty() && std::isnan(row.back())) row.pop_back();
+      w.thresholds.push_back(std::move(row));
+    }
   }
   return w;
 }

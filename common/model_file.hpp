@@ -30,6 +30,10 @@ struct ModelWeights {
   // Per target, in the model's target order; empty when targets were not standardised.
   // Non-regression targets have mean 0 and scale 1.
   std::vector<double> target_mean, target_scale;
+  // Per target, in the model's target order: a per_position target's decision thresholds,
+  // one per class (entry 0 NaN; common/boundary_calls.hpp), chosen on this network's
+  // validation split; empty for the other targets. Empty when no target is per_position.
+  std::vector<std::vector<double>> thresholds;
 };
 
 struct ModelTarget {

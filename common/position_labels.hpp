@@ -21,6 +21,10 @@ struct PositionLabels {
   std::size_t width = 0;               // positions per row: the longest sequence of the data
   std::vector<std::uint32_t> lengths;  // [row] the sequence's length
   std::vector<std::uint8_t> truth, prediction;  // [row][width], class indices or kNoLabel
+  // [class] the probability a peak of the class had to reach to be predicted (the decision
+  // rule of common/boundary_calls.hpp, thresholds chosen on the validation split); entry 0,
+  // the background, is NaN. Empty in results made before the rule (argmax predictions).
+  std::vector<double> thresholds;
 
   std::size_t rows() const { return lengths.size(); }
 };

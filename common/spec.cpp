@@ -47,7 +47,8 @@ const EnumName<ModelFamily> kFamilies[] = {{ModelFamily::cnn1d, "cnn1d"},
                                            {ModelFamily::bilstm, "bilstm"},
                                            {ModelFamily::mlp, "mlp"},
                                            {ModelFamily::torchscript, "torchscript"},
-                                           {ModelFamily::transformer, "transformer"}};
+                                           {ModelFamily::transformer, "transformer"},
+                                           {ModelFamily::resnet1d, "resnet1d"}};
 const EnumName<Pooling> kPoolings[] = {{Pooling::none, "none"},
                                        {Pooling::max, "max"},
                                        {Pooling::mean, "mean"},
@@ -82,6 +83,8 @@ TargetSpec parse_target(const Value& v, const ParseContext& ctx) {
   if (classes) t.classes = as_string_list(*classes, ctx);
   r.read("pos_weight", [&](const Value& x) { t.pos_weight = as_number(x, 0, kInf); });
   r.read("weight", [&](const Value& x) { t.weight = as_number(x, 0, kInf, true); });
+  const std::optional<Value> focal_gamma = r.get("focal_gamma");
+  if (focal_gamma) t.focal_gamma = as_number(*focal_gamma, 0, 10);
   const std::optional<Value> tolerance = r.get("tolerance");
   if (tolerance) t.tolerance = static_cast<int>(as_integer(*tolerance, 0, 1000000));
   r.finish();
@@ -94,6 +97,10 @@ TargetSpec parse_target(const Value& v, const ParseContext& ctx) {
   }
   if (tolerance && t.task != TaskType::per_position) {
     tolerance->fail("no tolerance: it applies to per_position targets only");
+  }
+  const bool class_head = t.task == TaskType::multiclass || (t.task == TaskType::per_position && !t.classes.empty());
+  if (focal_gamma && !class_head) {
+    focal_gamma->fail("no focal_gamma: focal loss applies to multiclass targets and per_position targets with classes");
   }
   return t;
 }
@@ -136,6 +143,8 @@ ModelSpec parse_model(MapReader r, const ParseContext& ctx) {
   r.read("kernel_size", [&](const Value& x) { m.kernel_size = static_cast<int>(as_integer(x, 1, 1024)); });
   r.read("dilation", [&](const Value& x) { m.dilation = static_cast<int>(as_integer(x, 1, 1024)); });
   r.read("dilation_growth", [&](const Value& x) { m.dilation_growth = as_bool(x); });
+  const std::optional<Value> dilations = r.get("dilations");
+  if (dilations) m.dilations = as_int_list(*dilations, ctx, 1, 1 << 16);
   r.read("batch_norm", [&](const Value& x) { m.batch_norm = as_bool(x); });
   r.read("block_pooling", [&](const Value& x) { m.block_pooling = as_enum(x, kPoolings); });
   r.read("pool_size", [&](const Value& x) { m.pool_size = static_cast<int>(as_integer(x, 1, 1024)); });
@@ -177,6 +186,14 @@ ModelSpec parse_model(MapReader r, const ParseContext& ctx) {
   if (m.family == ModelFamily::torchscript && m.script_path.empty()) {
     throw SpecError(
         fmt::format("{}: model: family torchscript needs 'path' to a torch.jit.script file", r.value().where.str()));
+  }
+  if (dilations && m.dilations.size() != m.filters.size()) {
+    dilations->fail(fmt::format("one dilation per block: {} entries, as many as model.filters", m.filters.size()));
+  }
+  if (m.family == ModelFamily::resnet1d && m.block_pooling != Pooling::none) {
+    // A residual block adds its input to its output, so it must keep the length.
+    throw SpecError(fmt::format("{}: model.block_pooling: '{}' is not valid for family resnet1d; expected none",
+                                r.value().where.str(), to_string(m.block_pooling)));
   }
   return m;
 }
@@ -782,6 +799,33 @@ std::string to_string(DataFormat v) {
 std::string to_string(TaskType v) {
   return enum_name(kTaskTypes, v);
 }
+std::vector<int> block_dilations(const ModelSpec& model) {
+  if (!model.dilations.empty()) return model.dilations;
+  std::vector<int> out;
+  int dilation = std::max(model.dilation, 1);
+  for (std::size_t i = 0; i < model.filters.size(); ++i) {
+    out.push_back(dilation);
+    if (model.dilation_growth) dilation *= 2;
+  }
+  return out;
+}
+
+std::int64_t receptive_field(const ModelSpec& model) {
+  if (model.family != ModelFamily::cnn1d && model.family != ModelFamily::branched_cnn &&
+      model.family != ModelFamily::resnet1d) {
+    return 0;
+  }
+  const int convolutions_per_block = model.family == ModelFamily::resnet1d ? 2 : 1;
+  const std::int64_t pool = model.block_pooling == Pooling::none ? 1 : model.pool_size;
+  std::int64_t field = 1, stride = 1;
+  for (int dilation : block_dilations(model)) {
+    field += convolutions_per_block * static_cast<std::int64_t>(dilation) * (model.kernel_size - 1) * stride;
+    field += (pool - 1) * stride;
+    stride *= pool;
+  }
+  return field;
+}
+
 std::string to_string(ModelFamily v) {
   return enum_name(kFamilies, v);
 }

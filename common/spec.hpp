@@ -56,6 +56,10 @@ struct TargetSpec {
   double pos_weight = 0.0;           // binary/per_position: 0 = derived from class balance
   double weight = 1.0;               // weight of this target's term in the total loss
   int tolerance = 0;                 // per_position: positions a predicted boundary may be off by and still count
+  // Focal loss (Lin et al. 2017) for multiclass and per_position targets: each position's
+  // cross-entropy times (1 - p_true)^focal_gamma, so the many easy background positions weigh
+  // less than the few hard ones; 0 = plain (weighted) cross-entropy.
+  double focal_gamma = 0.0;
 };
 
 struct DataSpec {
@@ -70,17 +74,20 @@ struct DataSpec {
   bool standardize_targets = true;  // regression targets, fitted on the training part
 };
 
-enum class ModelFamily { cnn1d, branched_cnn, bilstm, mlp, torchscript, transformer };
+enum class ModelFamily { cnn1d, branched_cnn, bilstm, mlp, torchscript, transformer, resnet1d };
 // cls (transformer only) reads the output of a [CLS] token put before the sequence.
 enum class Pooling { none, max, mean, sum, cls };
 
 struct ModelSpec {
   ModelFamily family = ModelFamily::cnn1d;
-  // cnn1d / branched_cnn: one entry per conv block
+  // cnn1d / branched_cnn: one entry per conv block; resnet1d: one per residual block (two
+  // convolutions and a shortcut)
   std::vector<int> filters{64, 64};
   int kernel_size = 5;
   int dilation = 1;
   bool dilation_growth = false;  // dilation doubles with each block (per-position models)
+  // The dilation of each block, as long as filters; empty = dilation and dilation_growth.
+  std::vector<int> dilations;
   bool batch_norm = true;
   Pooling block_pooling = Pooling::none;  // after each conv block
   int pool_size = 2;
@@ -248,6 +255,16 @@ class SpecDocument {
   explicit SpecDocument(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// The dilation of each conv block (resnet1d: of both convolutions of each residual block):
+// model.dilations, or model.dilation doubled per block with dilation_growth.
+std::vector<int> block_dilations(const ModelSpec& model);
+
+// How many input positions one output position of a cnn1d, branched_cnn or resnet1d trunk
+// depends on (1 + the span each convolution adds: dilation x (kernel_size - 1); block pooling
+// multiplies the later spans); 0 for the families whose outputs see the whole sequence
+// (bilstm, transformer) or have no positions (mlp, torchscript).
+std::int64_t receptive_field(const ModelSpec& model);
 
 // SLURM's time limit forms: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
 bool is_slurm_time(const std::string& text);

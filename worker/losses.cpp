@@ -53,12 +53,15 @@ torch::Tensor masked_bce_with_logits(const torch::Tensor& logits, const torch::T
 }
 
 torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
-                                   const torch::Tensor& class_weight) {
+                                   const torch::Tensor& class_weight, double focal_gamma) {
   const torch::Tensor missing = target.isnan();
   const torch::Tensor classes = target.masked_fill(missing, 0.0).to(torch::kLong);
-  const torch::Tensor picked = torch::log_softmax(logits, 1).gather(1, classes.unsqueeze(1)).squeeze(1);
+  torch::Tensor picked = torch::log_softmax(logits, 1).gather(1, classes.unsqueeze(1)).squeeze(1);
   const torch::Tensor weight =
       class_weight.index_select(0, classes.flatten()).view_as(classes).masked_fill(missing, 0.0);
+  // The normaliser stays the class weights' sum, so gamma 0 is exactly the plain loss and a
+  // larger gamma shrinks the easy terms rather than rescaling every one.
+  if (focal_gamma > 0) picked = picked * (1 - picked.exp()).pow(focal_gamma);
   return -(picked * weight).sum() / weight.sum().clamp_min(1e-12);
 }
 
@@ -78,6 +81,7 @@ struct MultitaskLoss::Terms {
     std::int64_t output_offset = 0, width = 0, target_column = 0;
     double weight = 1.0;
     torch::Tensor class_weight;
+    double focal_gamma = 0.0;
   };
   std::optional<ColumnGroup> regression, binary;
   torch::Tensor pos_weight;
@@ -118,7 +122,8 @@ MultitaskLoss::MultitaskLoss(const std::vector<OutputHead>& heads, const std::ve
       // would call a boundary wherever one is faintly possible.
       torch::Tensor class_weight = torch::full({head.width}, static_cast<float>(spec.pos_weight), torch::kFloat);
       class_weight[0] = 1.0f;
-      terms_->classes.push_back({offset, head.width, static_cast<std::int64_t>(t), spec.weight, class_weight});
+      terms_->classes.push_back(
+          {offset, head.width, static_cast<std::int64_t>(t), spec.weight, class_weight, spec.focal_gamma});
     } else {
       // Balanced weights (n / (K n_k)), so that rare classes count as much as common ones.
       const torch::Tensor present = column.masked_select(column.isnan().logical_not()).to(torch::kLong);
@@ -126,7 +131,8 @@ MultitaskLoss::MultitaskLoss(const std::vector<OutputHead>& heads, const std::ve
       const double n = static_cast<double>(present.numel());
       const torch::Tensor class_weight =
           torch::where(counts > 0, n / (head.width * counts.clamp_min(1)), torch::ones_like(counts));
-      terms_->classes.push_back({offset, head.width, static_cast<std::int64_t>(t), spec.weight, class_weight});
+      terms_->classes.push_back(
+          {offset, head.width, static_cast<std::int64_t>(t), spec.weight, class_weight, spec.focal_gamma});
     }
     offset += head.width;
   }
@@ -172,7 +178,7 @@ torch::Tensor MultitaskLoss::operator()(const torch::Tensor& outputs, const torc
   }
   for (const auto& c : terms_->classes) {
     add(masked_cross_entropy(outputs.narrow(1, c.output_offset, c.width), targets.select(1, c.target_column),
-                             c.class_weight) *
+                             c.class_weight, c.focal_gamma) *
         c.weight);
   }
   return total;

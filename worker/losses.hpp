@@ -21,8 +21,11 @@ at::Tensor masked_mse(const at::Tensor& prediction, const at::Tensor& target);
 // pos_weight [T] multiplies the loss of positive examples (imbalanced binary targets).
 at::Tensor masked_bce_with_logits(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& pos_weight);
 // logits [N][K] (or [N][K][L]) against class indices [N] (or [N][L]); class_weight [K]. A
-// scalar: the class-weighted mean over present targets, as torch's weighted cross-entropy.
-at::Tensor masked_cross_entropy(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& class_weight);
+// scalar: the class-weighted mean over present targets, as torch's weighted cross-entropy;
+// with focal_gamma > 0 each term is also multiplied by (1 - p)^focal_gamma, p the
+// probability given to the true class (focal loss, Lin et al. 2017).
+at::Tensor masked_cross_entropy(const at::Tensor& logits, const at::Tensor& target, const at::Tensor& class_weight,
+                                double focal_gamma = 0.0);
 
 class MultitaskLoss {
  public:

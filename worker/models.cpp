@@ -75,7 +75,7 @@ bool check_output_kind(const ModelSpec& spec, const InputShape& input, const std
                                    "per_position targets use; choose max, mean or sum");
   }
   if (per_position && (spec.family == ModelFamily::mlp || !input.is_sequence())) {
-    throw SpecError("per_position targets need a sequence model (cnn1d, branched_cnn, bilstm or transformer)");
+    throw SpecError("per_position targets need a sequence model (cnn1d, resnet1d, branched_cnn, bilstm or transformer)");
   }
   if (per_position && spec.block_pooling != Pooling::none) {
     throw SpecError(
@@ -125,29 +125,41 @@ torch::Tensor pool_valid_positions(const torch::Tensor& x, const torch::Tensor& 
 // applied separately, after the padding is zeroed. The 1-D convolutions run as 2-D ones over
 // [N][C][1][L] channels-last tensors: the same arithmetic, but oneDNN then works on the
 // layout it prefers instead of reordering every activation (about 1.4x faster training).
-std::vector<nn::Sequential> conv_blocks(const ModelSpec& spec, int channels) {
+void check_kernel(const ModelSpec& spec) {
   if (spec.filters.empty()) throw SpecError("model.filters lists no conv blocks; give at least one");
   if (spec.kernel_size < 1) throw SpecError(fmt::format("model.kernel_size {} must be >= 1", spec.kernel_size));
+  if (!spec.dilations.empty() && spec.dilations.size() != spec.filters.size()) {
+    throw SpecError(fmt::format("model.dilations lists {} dilations for {} blocks; give one per model.filters entry",
+                                spec.dilations.size(), spec.filters.size()));
+  }
+}
+
+// A length-keeping convolution over [N][C][1][L]. Odd kernels pad symmetrically, which plain
+// padding does without the extra dispatch layer of padding "same" (needed for even kernels).
+nn::Conv2d length_keeping_conv(int in, int out, int kernel_size, int dilation, bool bias) {
+  auto options = nn::Conv2dOptions(in, out, {1, kernel_size}).dilation({1, dilation}).bias(bias);
+  if (kernel_size % 2 == 1) {
+    options.padding({0, dilation * (kernel_size - 1) / 2});
+  } else {
+    options.padding(torch::kSame);
+  }
+  return nn::Conv2d(options);
+}
+
+std::vector<nn::Sequential> conv_blocks(const ModelSpec& spec, int channels) {
+  check_kernel(spec);
   std::vector<nn::Sequential> blocks;
   int in = channels;
-  int dilation = std::max(spec.dilation, 1);
-  for (int out : spec.filters) {
+  const std::vector<int> dilations = block_dilations(spec);
+  for (std::size_t i = 0; i < spec.filters.size(); ++i) {
+    const int out = spec.filters[i];
     if (out < 1) throw SpecError(fmt::format("model.filters entry {} must be >= 1", out));
     nn::Sequential block;
-    auto options = nn::Conv2dOptions(in, out, {1, spec.kernel_size}).dilation({1, dilation}).bias(!spec.batch_norm);
-    // Odd kernels pad symmetrically, which plain padding does without the extra dispatch
-    // layer of padding "same" (needed for even kernels only).
-    if (spec.kernel_size % 2 == 1) {
-      options.padding({0, dilation * (spec.kernel_size - 1) / 2});
-    } else {
-      options.padding(torch::kSame);
-    }
-    block->push_back(nn::Conv2d(options));
+    block->push_back(length_keeping_conv(in, out, spec.kernel_size, dilations[i], !spec.batch_norm));
     if (spec.batch_norm) block->push_back(nn::BatchNorm2d(out));
     block->push_back(WatchedReLU());
     if (spec.dropout > 0) block->push_back(nn::Dropout(spec.dropout));
     blocks.push_back(block);
-    if (spec.dilation_growth) dilation *= 2;
     in = out;
   }
   return blocks;
@@ -350,6 +362,95 @@ class ConvNetwork final : public ModuleNetwork {
   int pool_size_ = 1;
 };
 
+// resnet1d: a 1x1 convolution to the first block's width, then residual blocks, each two
+// dilated convolutions in pre-activation order (batch norm, ReLU, convolution: He et al.
+// 2016, as SpliceAI's blocks) added to the block's input (through a 1x1 convolution where the
+// width changes), and a final batch norm and ReLU before the dense layers and heads. The sum
+// lets a deep stack of dilated convolutions, with a receptive field of thousands of
+// positions, train as easily as a shallow one. Padded positions are zeroed after every block.
+class ResidualNetwork final : public ModuleNetwork {
+ public:
+  ResidualNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
+                  bool per_position)
+      : per_position_(per_position), pooling_(spec.global_pooling) {
+    if (!input.is_sequence()) {
+      throw SpecError("model.family resnet1d reads sequences, but the data has feature columns; use family mlp");
+    }
+    check_kernel(spec);
+    positions_ = torch::arange(input.length, torch::kLong);
+    const std::vector<int> dilations = block_dilations(spec);
+    int in = spec.filters.front();
+    stem_ = register_module("stem", nn::Conv2d(nn::Conv2dOptions(input.channels, in, 1)));
+    for (std::size_t i = 0; i < spec.filters.size(); ++i) {
+      const int out = spec.filters[i];
+      if (out < 1) throw SpecError(fmt::format("model.filters entry {} must be >= 1", out));
+      nn::Sequential body;
+      const auto activate = [&](int width) {
+        if (spec.batch_norm) body->push_back(nn::BatchNorm2d(width));
+        body->push_back(WatchedReLU());
+      };
+      activate(in);
+      body->push_back(length_keeping_conv(in, out, spec.kernel_size, dilations[i], !spec.batch_norm));
+      activate(out);
+      if (spec.dropout > 0) body->push_back(nn::Dropout(spec.dropout));
+      body->push_back(length_keeping_conv(out, out, spec.kernel_size, dilations[i], true));
+      Block block{register_module(fmt::format("block{}", i), body), nullptr};
+      if (out != in) {
+        block.shortcut = register_module(fmt::format("block{}_shortcut", i), nn::Conv2d(nn::Conv2dOptions(in, out, 1)));
+      }
+      blocks_.push_back(block);
+      in = out;
+    }
+    nn::Sequential finish;
+    if (spec.batch_norm) finish->push_back(nn::BatchNorm2d(in));
+    finish->push_back(WatchedReLU());
+    finish_ = register_module("finish", finish);
+    int width = 0;
+    dense_ = register_module("dense", dense_stack(spec, in, width));
+    head_ = register_module("head", output_layer(width, total_width(heads)));
+  }
+
+  at::Tensor forward(const at::Tensor& inputs, const at::Tensor& lengths) override {
+    const std::int64_t length = inputs.size(2);
+    const torch::Tensor keep = positions_for(positions_, length)
+                                   .unsqueeze(0)
+                                   .lt(lengths.unsqueeze(1))
+                                   .to(inputs.scalar_type())
+                                   .view({-1, 1, 1, length});
+    torch::Tensor y = stem_->forward(inputs.unsqueeze(2).contiguous(at::MemoryFormat::ChannelsLast)) * keep;
+    for (auto& block : blocks_) {
+      const torch::Tensor shortcut = block.shortcut ? block.shortcut->forward(y) : y;
+      y = (block.body->forward(y) + shortcut) * keep;
+    }
+    y = finish_->forward(y);
+    if (!per_position_) {
+      // After the final ReLU every value is >= 0, and zeroed padding then never wins a max.
+      y = y * in_layout_of(y, keep);
+      if (pooling_ == Pooling::max) {
+        y = y.amax({2, 3}, /*keepdim=*/true);
+      } else {
+        y = y.sum({2, 3}, /*keepdim=*/true);
+        if (pooling_ == Pooling::mean) y = y / lengths.to(y.scalar_type()).view({-1, 1, 1, 1});
+      }
+    }
+    return dense_and_head(dense_, head_, y, per_position_);
+  }
+
+  bool per_position() const override { return per_position_; }
+
+ private:
+  struct Block {
+    nn::Sequential body;
+    nn::Conv2d shortcut{nullptr};
+  };
+  nn::Conv2d stem_{nullptr};
+  std::vector<Block> blocks_;
+  nn::Sequential finish_, dense_;
+  nn::Conv2d head_{nullptr};
+  bool per_position_;
+  Pooling pooling_;
+};
+
 class RecurrentNetwork final : public ModuleNetwork {
  public:
   RecurrentNetwork(const ModelSpec& spec, const InputShape& input, const std::vector<OutputHead>& heads,
@@ -519,6 +620,8 @@ std::shared_ptr<Network> build_network(const ModelSpec& spec, const InputShape& 
     case ModelFamily::cnn1d:
     case ModelFamily::branched_cnn:
       return std::make_shared<ConvNetwork>(spec, input, heads, per_position);
+    case ModelFamily::resnet1d:
+      return std::make_shared<ResidualNetwork>(spec, input, heads, per_position);
     case ModelFamily::bilstm:
       return std::make_shared<RecurrentNetwork>(spec, input, heads, per_position);
     case ModelFamily::mlp:

@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <map>
 
 namespace gridfold::worker {
 
-ModelWeights weights_of(Network& network, const std::optional<Standardizer>& standardizer, std::size_t target_count) {
+ModelWeights weights_of(Network& network, const std::optional<Standardizer>& standardizer, std::size_t target_count,
+                        const std::vector<std::vector<double>>& thresholds) {
   torch::NoGradGuard no_grad;
   ModelWeights w;
   const std::vector<at::Tensor> state = network.state();
@@ -22,6 +24,9 @@ ModelWeights weights_of(Network& network, const std::optional<Standardizer>& sta
     w.target_scale = standardizer->scale;
     w.target_mean.resize(target_count, 0.0);
     w.target_scale.resize(target_count, 1.0);
+  }
+  if (std::any_of(thresholds.begin(), thresholds.end(), [](const auto& t) { return !t.empty(); })) {
+    w.thresholds = thresholds;
   }
   return w;
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <vector>
 
 #include "common/encoding.hpp"
 #include "common/model_file.hpp"
@@ -10,9 +11,12 @@
 
 namespace gridfold::worker {
 
-// Copies the network's parameters and buffers, and the standardisation of its regression
-// outputs over `target_count` targets (none: targets were not standardised).
-ModelWeights weights_of(Network& network, const std::optional<Standardizer>& standardizer, std::size_t target_count);
+// Copies the network's parameters and buffers, the standardisation of its regression
+// outputs over `target_count` targets (none: targets were not standardised), and the
+// per_position targets' decision thresholds (TrainingOutcome::thresholds; kept only when a
+// target has some).
+ModelWeights weights_of(Network& network, const std::optional<Standardizer>& standardizer, std::size_t target_count,
+                        const std::vector<std::vector<double>>& thresholds);
 
 // Overwrites the network's state with `weights`, matched by name. Throws SpecError naming
 // the first tensor that is missing, unexpected or of another shape: the weights belong to

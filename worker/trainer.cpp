@@ -234,11 +234,18 @@ class TrainingRun {
 
   void score(std::span<const std::uint32_t> test_rows, TrainingOutcome& out) {
     const auto start = Clock::now();
+    out.thresholds.assign(data_.heads().size(), {});
+    if (data_.per_position() && validation_index_.numel() > 0) {
+      // The kept network's calls on the validation split set the decision rule; the test rows
+      // never influence it.
+      const torch::Tensor validation = predict_rows(*network_, inputs_, lengths_, validation_index_, window_).cpu();
+      out.thresholds = choose_thresholds(data_, validation_rows_, validation);
+    }
     const std::vector<std::int64_t> index(test_rows.begin(), test_rows.end());
     torch::Tensor outputs = predict_rows(*network_, inputs_, lengths_, row_tensor(index).to(device_), window_);
     if (outputs.defined()) outputs = outputs.cpu();  // scored against the dataset's raw targets
     for (const auto& head : data_.heads()) out.target_names.push_back(head.target);
-    TestScores scores = score_rows(data_, standardizer_, test_rows, outputs);
+    TestScores scores = score_rows(data_, standardizer_, test_rows, outputs, out.thresholds);
     out.metrics = std::move(scores.metrics);
     out.truth = std::move(scores.truth);
     out.prediction = std::move(scores.prediction);

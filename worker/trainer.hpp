@@ -58,6 +58,10 @@ struct TrainingOutcome {
   // multiclass class indices; NaN for per-position targets (their classes are in `positions`).
   std::vector<float> truth, prediction;
   std::vector<PositionLabels> positions;  // per_position targets: the classes at every test position
+  // Per target: a per_position target's decision thresholds chosen on the validation split
+  // (worker/scoring.hpp choose_thresholds), which the test classes were called with; empty
+  // for the other targets.
+  std::vector<std::vector<double>> thresholds;
   std::vector<std::int64_t> history_step;
   std::vector<double> history_epoch, train_loss, validation_loss;
   int best_index = -1;

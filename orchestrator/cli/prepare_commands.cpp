@@ -55,6 +55,8 @@ void add_prepare_gtf_windows(CLI::App& prepare, int& exit_code) {
   cmd->add_option("--stride", options->stride, "Bases between window starts (default: the window length)")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--all-windows", options->all_windows, "Also write windows without an exon boundary");
+  cmd->add_option("--flank", options->flank,
+                  "Bases of context on each side of every window, labelled '.' (not scored); default 0");
   cmd->add_option("--out,-o", options->out, "Output CSV: id, sequence, labels")->required();
   cmd->callback([options, &exit_code] {
     std::cout << render_text(prepare_gtf_windows(*options));

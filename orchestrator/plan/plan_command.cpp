@@ -116,6 +116,10 @@ PlanSummary plan_experiment(const PlanOptions& options) {
   s.elements = element_count(plan.tasks.size(), spec.slurm.tasks_per_element);
   s.changes = changes.size();
   s.clusters = clusters;
+  for (const Config& config : plan.configs) {
+    const std::int64_t field = receptive_field(doc.resolve(config.params).model);
+    if (field > 0) s.receptive_fields.emplace_back(config.id, field);
+  }
   if (!changes.empty() && !options.dry_run) {
     s.superseded_to =
         supersede_old_plan(layout, archive_directory(layout, spec, plan.experiment_id), plan.experiment_id, changes);
@@ -151,6 +155,14 @@ std::string render_text(const PlanSummary& s) {
     out += fmt::format("clusters    {} of similar sequences: largest {}, median {}, {} singletons\n", s.clusters->count,
                        s.clusters->largest, s.clusters->median, s.clusters->singletons);
   }
+  if (!s.receptive_fields.empty()) {
+    const auto [low, high] = std::minmax_element(s.receptive_fields.begin(), s.receptive_fields.end(),
+                                                 [](const auto& a, const auto& b) { return a.second < b.second; });
+    out += fmt::format("receptive   {} positions seen per output position{}\n",
+                       low->second == high->second ? std::to_string(low->second)
+                                                   : fmt::format("{} to {}", low->second, high->second),
+                       s.receptive_fields.size() < s.configs ? " (convolutional configs)" : "");
+  }
   if (!s.superseded_to.empty()) {
     out += fmt::format("replanned   {} changed keys; the old plan's results are set aside in {}\n", s.changes,
                        s.superseded_to.string());
@@ -181,6 +193,10 @@ std::string render_json(const PlanSummary& s) {
                      {"largest", s.clusters->largest},
                      {"median", s.clusters->median},
                      {"singletons", s.clusters->singletons}};
+  }
+  if (!s.receptive_fields.empty()) {
+    j["receptive_fields"] = nlohmann::json::object();
+    for (const auto& [config, field] : s.receptive_fields) j["receptive_fields"][config] = field;
   }
   return j.dump(2) + "\n";
 }

@@ -2,9 +2,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/plan.hpp"
 
@@ -36,6 +39,9 @@ struct PlanSummary {
   std::size_t changes = 0;                 // keys that differ from the frozen spec (only with replan)
   std::filesystem::path superseded_to;     // where --replan set the old plan's results aside
   std::optional<ClusterSummary> clusters;  // group_by similarity only
+  // Per config, in plan order: how many input positions one output position sees
+  // (receptive_field, common/spec.hpp); empty when no config is a convolutional family.
+  std::vector<std::pair<std::string, std::int64_t>> receptive_fields;
   bool written = false;
 };
 

@@ -16,6 +16,7 @@
 #include "common/csv_text.hpp"
 #include "common/dataset.hpp"
 #include "common/encoding.hpp"
+#include "common/position_labels.hpp"
 #include "orchestrator/prepare/gtf.hpp"
 #include "orchestrator/prepare/exon_boundaries.hpp"
 #include "orchestrator/prepare/genome_windows.hpp"
@@ -58,15 +59,22 @@ void check_against_genome(const ExonsByChromosome& exons, const std::unordered_m
   }
 }
 
-// The window's bases uppercased (soft-masked repeats are lowercase), each checked to be DNA.
-std::string window_sequence(const FastaRecord& record, const GenomeWindow& window, const fs::path& fasta) {
-  std::string sequence = record.sequence.substr(window.start, window.end - window.start);
+// The window's bases with `flank` more on each side ('N' past the chromosome's ends),
+// uppercased (soft-masked repeats are lowercase), each checked to be DNA.
+std::string window_sequence(const FastaRecord& record, const GenomeWindow& window, std::uint64_t flank,
+                            const fs::path& fasta) {
+  const std::uint64_t length = record.sequence.size();
+  const std::uint64_t first = window.start > flank ? window.start - flank : 0;
+  const std::uint64_t last = std::min(length, window.end + flank);
+  std::string sequence = std::string(flank - (window.start - first), 'N') +
+                         record.sequence.substr(first, last - first) +
+                         std::string(flank - (last - window.end), 'N');
   for (std::size_t i = 0; i < sequence.size(); ++i) {
     char& letter = sequence[i];
     if (letter >= 'a' && letter <= 'z') letter = static_cast<char>(letter - 'a' + 'A');
     if (!is_valid_letter(letter, Alphabet::dna)) {
       throw DataError(fmt::format("{}:{}: record '{}': letter '{}' at position {} is not DNA (valid: {})",
-                                  fasta.string(), record.line, record.id, letter, window.start + i + 1,
+                                  fasta.string(), record.line, record.id, letter, window.start - flank + i + 1,
                                   describe_valid_letters(Alphabet::dna)));
     }
   }
@@ -88,6 +96,7 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
   summary.out = options.out;
   summary.window = options.window;
   summary.stride = stride;
+  summary.flank = options.flank;
   for (GtfExon& exon : read_gtf_exons(options.gtf)) {
     exons[exon.chrom].push_back(std::move(exon));
     ++summary.exons;
@@ -106,7 +115,8 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
   if (options.out.has_parent_path()) fs::create_directories(options.out.parent_path());
   write_atomically(options.out, [&](const fs::path& tmp) {
     std::ofstream out(tmp, std::ios::binary);
-    out << "id,sequence,labels\n";
+    out << "id,sequence,labels,has_boundary\n";
+    const std::string flank_labels(options.flank, kUnlabelledPosition);
     for (const FastaRecord& record : records) {
       const auto annotated = exons.find(record.id);
       if (annotated == exons.end() && !options.all_windows) continue;
@@ -124,7 +134,8 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
           continue;
         }
         out << csv_field(fmt::format("{}:{}-{}", record.id, window.start, window.end)) << ','
-            << window_sequence(record, window, options.fasta) << ',' << window_labels << '\n';
+            << window_sequence(record, window, options.flank, options.fasta) << ',' << flank_labels << window_labels
+            << flank_labels << ',' << (starts + ends > 0 ? 1 : 0) << '\n';
         ++summary.windows_written;
         summary.positions += window.end - window.start;
         summary.exon_starts += starts;
@@ -141,10 +152,11 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
 
 std::string render_text(const GtfWindowsSummary& s) {
   return fmt::format(
-      "gtf-windows: wrote {} windows of {} bases (stride {}) from {} chromosome(s) to {}; {} window(s) without an exon "
+      "gtf-windows: wrote {} windows of {} bases{} (stride {}) from {} chromosome(s) to {}; {} window(s) without an exon "
       "boundary were dropped. The {} positions written hold {} exon starts (class 1) and {} exon ends (class 2) from "
       "{} exons: {:.2f} positives per 1000 positions (the intron/exon workload expects about 1.3).\n",
-      s.windows_written, s.window, s.stride, s.chromosomes, s.out.string(), s.windows_dropped, s.positions,
+      s.windows_written, s.window, s.flank > 0 ? fmt::format(" with {} bases of context on each side", s.flank) : "",
+      s.stride, s.chromosomes, s.out.string(), s.windows_dropped, s.positions,
       s.exon_starts, s.exon_ends, s.exons, s.positives_per_1000());
 }
 

@@ -1,7 +1,9 @@
 // `gridfold prepare gtf-windows`: genome windows with one label digit per base from a GTF's
 // exons (exon_boundaries.hpp), tiled as genome_windows.hpp describes, written as a CSV with the
-// columns id (chrom:start-end, 0-based half-open), sequence (uppercase, genome orientation)
-// and labels: the data of a `task: per_position` target (docs/workloads/intron-exon.md).
+// columns id (chrom:start-end, 0-based half-open), sequence (uppercase, genome orientation),
+// labels (the data of a `task: per_position` target) and has_boundary (1 when the window
+// holds an exon start or end, else 0: the binary target of a window-level feeder model);
+// docs/workloads/intron-exon.md.
 #pragma once
 
 #include <cstddef>
@@ -16,11 +18,15 @@ struct GtfWindowsOptions {
   std::uint64_t window = 5000;
   std::uint64_t stride = 0;  // 0: the window length, so windows do not overlap
   bool all_windows = false;  // keep windows without a boundary (and unannotated chromosomes)
+  // Bases of context written on each side of every window: in the sequence, with labels '.'
+  // (read, never scored), 'N' past the chromosome's ends. A per-position model then scores a
+  // boundary near a window's edge with the context it would have in the middle.
+  std::uint64_t flank = 0;
 };
 
 struct GtfWindowsSummary {
   std::filesystem::path out;
-  std::uint64_t window = 0, stride = 0;
+  std::uint64_t window = 0, stride = 0, flank = 0;
   std::size_t exons = 0;
   std::size_t chromosomes = 0;  // chromosomes with at least one window written
   std::size_t windows_written = 0, windows_dropped = 0;

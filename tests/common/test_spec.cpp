@@ -411,3 +411,56 @@ TEST_CASE("transformer settings out of range name their line:column and what is 
              Catch::Contains("exp.yaml:10:19") && Catch::Contains("'cls'") &&
                  Catch::Contains("only family transformer has"));
 }
+
+TEST_CASE("a resnet1d reads a dilation per block, and its receptive field counts two convolutions per block",
+          "[spec]") {
+  const std::string resnet =
+      replaced(kValid, "  family: cnn1d\n  filters: [32, 32]", "  family: resnet1d\n  filters: [16, 16, 16]\n"
+                                                               "  dilations: [1, 4, 10]\n  global_pooling: none");
+  const ExperimentSpec s = parse(resnet).base();
+  CHECK(s.model.family == ModelFamily::resnet1d);
+  CHECK(block_dilations(s.model) == std::vector<int>{1, 4, 10});
+  // 1 + 2 x (5 - 1) x (1 + 4 + 10)
+  CHECK(receptive_field(s.model) == 121);
+  CHECK(canonical_config(s).find("model.dilations=[1, 4, 10]") != std::string::npos);
+  // Specs without dilations keep their config text.
+  CHECK(canonical_config(parse(kValid).base()).find("model.dilations") == std::string::npos);
+}
+
+TEST_CASE("the receptive field of a cnn1d follows dilation growth and block pooling", "[spec]") {
+  ModelSpec m;
+  m.filters = {32, 32, 32};
+  m.kernel_size = 9;
+  m.block_pooling = Pooling::none;
+  m.dilation_growth = true;  // dilations 1, 2, 4
+  CHECK(receptive_field(m) == 1 + 8 * (1 + 2 + 4));
+  m.dilation_growth = false;
+  m.block_pooling = Pooling::max;  // pool 2 after each block: later spans count double
+  CHECK(receptive_field(m) == 1 + (8 + 1) + (8 + 1) * 2 + (8 + 1) * 4);
+  m.family = ModelFamily::bilstm;
+  CHECK(receptive_field(m) == 0);
+}
+
+TEST_CASE("dilations of the wrong count, pooling resnets and focal loss on regression are refused with line:column",
+          "[spec]") {
+  const auto message = [&](const std::string& text) {
+    try {
+      parse(text);
+    } catch (const SpecError& e) {
+      return std::string(e.what());
+    }
+    FAIL("expected SpecError");
+    return std::string();
+  };
+  CHECK_THAT(message(replaced(kValid, "  kernel_size: 5", "  kernel_size: 5\n  dilations: [1, 2, 4]")),
+             Catch::Contains("exp.yaml:12:14") && Catch::Contains("[1, 2, 4]") &&
+                 Catch::Contains("one dilation per block: 2 entries"));
+  CHECK_THAT(message(replaced(kValid, "  family: cnn1d", "  family: resnet1d\n  block_pooling: max")),
+             Catch::Contains("block_pooling: 'max' is not valid for family resnet1d"));
+  CHECK_THAT(message(replaced(kValid, "{name: dG, task: regression}", "{name: dG, task: regression, focal_gamma: 2}")),
+             Catch::Contains("exp.yaml:6:49") && Catch::Contains("focal loss applies to multiclass targets"));
+  const ExperimentSpec focal =
+      parse(replaced(kValid, "{name: dG, task: regression}", "{name: dG, task: multiclass, focal_gamma: 2}")).base();
+  CHECK(focal.data.targets[0].focal_gamma == 2.0);
+  CHECK(canonical_config(focal).find("data.targets[0].focal_gamma=2") != std::string::npos);
+}

@@ -62,3 +62,17 @@ TEST_CASE("the multitask loss sums weighted per-target terms", "[unit]") {
   // regression: 2 * (0-1)^2; classes balanced (weights 1): log 3
   CHECK(loss(outputs, batch).item<float>() == Approx(2.0 + std::log(3.0)));
 }
+
+TEST_CASE("focal loss shrinks the terms of well-classified positions most", "[unit]") {
+  // Row 0 is classified well (p = 0.88 for its class), row 1 badly (p = 0.12).
+  const auto logits = torch::tensor({{2.0f, 0.0f}, {2.0f, 0.0f}});
+  const auto target = torch::tensor({0.0f, 1.0f});
+  const auto weights = torch::tensor({1.0f, 1.0f});
+  const double p_easy = 1 / (1 + std::exp(-2.0)), p_hard = 1 - p_easy;
+  CHECK(masked_cross_entropy(logits, target, weights, 0.0).item<float>() ==
+        Approx(-(std::log(p_easy) + std::log(p_hard)) / 2));
+  const double focal = -(std::pow(1 - p_easy, 2) * std::log(p_easy) + std::pow(1 - p_hard, 2) * std::log(p_hard)) / 2;
+  CHECK(masked_cross_entropy(logits, target, weights, 2.0).item<float>() == Approx(focal));
+  // The easy term shrinks by (0.12)^2, the hard one by (0.88)^2 only.
+  CHECK(std::pow(1 - p_easy, 2) < 0.02);
+}

@@ -161,3 +161,51 @@ TEST_CASE("a network without ReLUs to watch has no dead ReLU share", "[unit]") {
   network->forward(one_hot_batch({"ACGTACGTAC"}, 10), torch::full({1}, 10, torch::kLong));
   CHECK(std::isnan(network->dead_relu_share()));
 }
+
+TEST_CASE("a resnet1d keeps one output per position through blocks of changing width", "[unit]") {
+  torch::manual_seed(2);
+  ModelSpec spec;
+  spec.family = ModelFamily::resnet1d;
+  spec.filters = {8, 8, 12};
+  spec.dilations = {1, 2, 4};
+  spec.global_pooling = Pooling::none;
+  spec.dense = {};
+  const auto network = build_network(spec, {4, 40, 0}, {{"labels", TaskType::per_position, 3}});
+  CHECK(network->per_position());
+  CHECK(network->forward(torch::rand({2, 4, 40}), torch::tensor({40L, 25L})).sizes() ==
+        torch::IntArrayRef({2, 3, 40}));
+  // Pooled targets work too (a window-level classifier such as the feeder model).
+  spec.global_pooling = Pooling::max;
+  const auto pooled = build_network(spec, {4, 40, 0}, three_heads());
+  CHECK(pooled->forward(torch::rand({2, 4, 40}), torch::tensor({40L, 25L})).sizes() == torch::IntArrayRef({2, 5}));
+}
+
+TEST_CASE("a resnet1d output position depends on exactly its receptive field", "[unit]") {
+  // Kernel 3, dilations 1 and 3: receptive field 1 + 2 x 2 x (1 + 3) = 17, 8 positions each
+  // side. A change at 8 positions from the centre moves the centre's output; one at 9 does not.
+  torch::manual_seed(4);
+  ModelSpec spec;
+  spec.family = ModelFamily::resnet1d;
+  spec.filters = {6, 6};
+  spec.kernel_size = 3;
+  spec.dilations = {1, 3};
+  spec.global_pooling = Pooling::none;
+  spec.dense = {};
+  spec.dropout = 0;
+  REQUIRE(receptive_field(spec) == 17);
+  const auto network = build_network(spec, {4, 41, 0}, {{"labels", TaskType::per_position, 2}});
+  network->set_training(false);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor lengths = torch::tensor({41L});
+  const torch::Tensor base = torch::rand({1, 4, 41});
+  const auto centre_after_change_at = [&](std::int64_t position) {
+    torch::Tensor changed = base.clone();
+    changed[0].select(1, position) += 1.0;
+    return network->forward(changed, lengths)[0].select(1, 20);
+  };
+  const torch::Tensor centre = network->forward(base, lengths)[0].select(1, 20);
+  CHECK_FALSE(torch::allclose(centre_after_change_at(20 - 8), centre));
+  CHECK_FALSE(torch::allclose(centre_after_change_at(20 + 8), centre));
+  CHECK(torch::allclose(centre_after_change_at(20 - 9), centre));
+  CHECK(torch::allclose(centre_after_change_at(20 + 9), centre));
+}

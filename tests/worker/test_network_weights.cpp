@@ -37,7 +37,7 @@ ModelFile model_of(const TrainingOutcome& trained, const EncodedData& data) {
   m.sequence_column = "sequence";
   m.sequence_length = data.input_shape().length;
   m.targets = {{"gc", TaskType::regression, {}}, {"a_rich", TaskType::binary, {}}};
-  m.members.push_back(weights_of(*trained.network, trained.standardizer, 2));
+  m.members.push_back(weights_of(*trained.network, trained.standardizer, 2, trained.thresholds));
   return m;
 }
 
@@ -97,7 +97,7 @@ TEST_CASE("weights of another architecture are refused by tensor name and shape"
   const ExperimentSpec spec = SpecDocument::parse(kToySpec, "toy.yaml", "/nowhere").base();
   const EncodedData data(test::toy_dataset(50), spec.data);
   const auto network = build_network(spec.model, data.input_shape(), data.heads());
-  ModelWeights w = weights_of(*network, std::nullopt, 2);
+  ModelWeights w = weights_of(*network, std::nullopt, 2, {});
   w.tensors.front().shape.back() += 1;
   w.tensors.front().values.resize(w.tensors.front().values.size() / 3 * 4);
   CHECK_THROWS_WITH(load_weights(*network, w), Catch::Contains(w.tensors.front().name) && Catch::Contains("shape"));
@@ -115,7 +115,7 @@ TEST_CASE("a sequence longer than the model's encoding is refused by its id", "[
   m.sequence_column = "sequence";
   m.sequence_length = data.input_shape().length;
   m.targets = {{"gc", TaskType::regression, {}}, {"a_rich", TaskType::binary, {}}};
-  m.members.push_back(weights_of(*network, std::nullopt, 2));
+  m.members.push_back(weights_of(*network, std::nullopt, 2, {}));
   Dataset samples;
   samples.ids = {"long_one"};
   samples.sequences = {std::string(static_cast<std::size_t>(m.sequence_length) + 1, 'A')};

@@ -76,10 +76,10 @@ TEST_CASE("windows without a boundary are dropped unless asked for", "[gtf-windo
   CHECK(kept.exon_ends == 2);
   CHECK(kept.positives_per_1000() == Approx(200.0));
   const TextTable table = read_table(options.out, ',');
-  CHECK(table.header == std::vector<std::string>{"id", "sequence", "labels"});
+  CHECK(table.header == std::vector<std::string>{"id", "sequence", "labels", "has_boundary"});
   REQUIRE(table.rows.size() == 2);
-  CHECK(table.rows[0] == std::vector<std::string>{"chr1:0-10", "ACGTACGTAC", "0000100200"});
-  CHECK(table.rows[1] == std::vector<std::string>{"chr1:30-40", "GTACGTACGN", "2010000000"});
+  CHECK(table.rows[0] == std::vector<std::string>{"chr1:0-10", "ACGTACGTAC", "0000100200", "1"});
+  CHECK(table.rows[1] == std::vector<std::string>{"chr1:30-40", "GTACGTACGN", "2010000000", "1"});
 
   options.all_windows = true;
   const GtfWindowsSummary all = prepare_gtf_windows(options);
@@ -87,7 +87,30 @@ TEST_CASE("windows without a boundary are dropped unless asked for", "[gtf-windo
   CHECK(all.windows_dropped == 0);
   CHECK(all.chromosomes == 2);
   const TextTable all_table = read_table(options.out, ',');
-  CHECK(all_table.rows.back() == std::vector<std::string>{"chr2:2-12", "AACCCCGGGG", "0000000000"});
+  CHECK(all_table.rows.back() == std::vector<std::string>{"chr2:2-12", "AACCCCGGGG", "0000000000", "0"});
+  CHECK(all_table.rows[1][3] == "0");  // chr1:10-20 holds no boundary
+}
+
+TEST_CASE("flanks add context on each side, labelled '.', with N past the chromosome's ends", "[gtf-windows]") {
+  TempDir dir;
+  const SmallGenome genome = small_genome(dir);
+  GtfWindowsOptions options{genome.gtf, genome.fasta, dir / "w.csv", 10, 0, false};
+  options.flank = 3;
+  const GtfWindowsSummary summary = prepare_gtf_windows(options);
+  CHECK(summary.positions == 20);  // only the windows' own positions count
+  const TextTable table = read_table(options.out, ',');
+  REQUIRE(table.rows.size() == 2);
+  CHECK(table.rows[0] == std::vector<std::string>{"chr1:0-10", "NNNACGTACGTACGTA", "...0000100200...", "1"});
+  CHECK(table.rows[1] == std::vector<std::string>{"chr1:30-40", "TACGTACGTACGNNNN", "...2010000000...", "1"});
+  CHECK_THAT(render_text(summary), Catch::Contains("with 3 bases of context on each side"));
+
+  // The flanks load as positions without a label.
+  const SpecDocument spec = SpecDocument::parse(
+      "name: w\ndata: {path: w.csv, id_column: id, targets: [{name: labels, task: per_position}]}\n"
+      "model: {family: cnn1d, global_pooling: none}\nresampling: {outer: {kfold: {k: 2}}}\n",
+      "w.yaml", dir.path());
+  const Dataset data = load_dataset(spec.base().data);
+  CHECK(data.position_labels[0][0] == "...0000100200...");
 }
 
 TEST_CASE("the windows CSV loads as a per-position target", "[gtf-windows]") {
