@@ -13,6 +13,9 @@ namespace gridfold {
 // A position without a label: past the end of its sequence, or a missing label.
 inline constexpr std::uint8_t kNoLabel = 255;
 
+// The character of a label string at a position that has no label (a window's flank).
+inline constexpr char kUnlabelledPosition = '.';
+
 struct PositionLabels {
   std::string target;
   // Name of each class index; class 0 is the background, every other class a kind of boundary.
