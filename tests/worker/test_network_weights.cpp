@@ -134,6 +134,7 @@ data:
   path: windows.csv
   targets: [{name: labels, task: per_position, classes: [other, start, end], tolerance: 2}]
 model: {family: resnet1d, filters: [8, 8], kernel_size: 5, dilations: [1, 2], global_pooling: none, dense: [], dropout: 0}
+resampling: {outer: {kfold: {k: 2}}}
 )";
 
 }  // namespace
