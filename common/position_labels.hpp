@@ -12,6 +12,9 @@ namespace gridfold {
 
 // A position without a label: past the end of its sequence, or a missing label.
 inline constexpr std::uint8_t kNoLabel = 255;
+// The label character of a position that is context only (a window's flank): the model reads
+// its letter, but it is neither trained on nor scored.
+inline constexpr char kUnlabelledPosition = '.';
 
 // The character of a label string at a position that has no label (a window's flank).
 inline constexpr char kUnlabelledPosition = '.';

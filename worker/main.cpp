@@ -138,6 +138,7 @@ std::string describe(const ExperimentPlan& plan, std::size_t task) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  worker::keep_freed_memory();
   // refit and predict run in one process, without MPI (gridfold finalize and predict).
   if (argc > 1 && worker::is_model_command(argv[1])) return worker::run_model_command(argc, argv);
   // --version answers before MPI starts: `gridfold submit` asks it on a login node, and the

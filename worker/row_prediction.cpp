@@ -11,8 +11,17 @@
 namespace gridfold::worker {
 namespace {
 
-// Rows (or tiles) per forward pass: memory stays bounded however large the set scored is.
-constexpr std::int64_t kEvaluationChunk = 1024;
+// Rows (or tiles) per forward pass: at most 1024, and at most 64 Ki positions, so that a
+// pass's activations stay a few MB per layer (16 MiB at 64 channels) however long the
+// sequences and however large the set scored: below the size glibc maps and unmaps per
+// allocation (worker/torch_runtime.hpp), and bounded for 5 kb per-position windows.
+constexpr std::int64_t kEvaluationRows = 1024;
+constexpr std::int64_t kEvaluationPositions = std::int64_t{1} << 16;
+
+std::int64_t chunk_for(std::int64_t positions_per_row) {
+  return std::clamp<std::int64_t>(kEvaluationPositions / std::max<std::int64_t>(positions_per_row, 1), 1,
+                                  kEvaluationRows);
+}
 
 }  // namespace
 
@@ -22,12 +31,13 @@ at::Tensor predict_rows(Network& network, const at::Tensor& inputs, const at::Te
   network.set_training(false);
   torch::Tensor outputs;
   if (window > 0) {
-    outputs = predict_tiled(network, inputs, lengths, rows, window, kEvaluationChunk);
+    outputs = predict_tiled(network, inputs, lengths, rows, window, chunk_for(window));
   } else {
     std::vector<torch::Tensor> chunks;
     const std::int64_t n = rows.size(0);
-    for (std::int64_t start = 0; start < n; start += kEvaluationChunk) {
-      const torch::Tensor index = rows.narrow(0, start, std::min(kEvaluationChunk, n - start));
+    const std::int64_t chunk = chunk_for(inputs.dim() > 2 ? inputs.size(2) : 1);
+    for (std::int64_t start = 0; start < n; start += chunk) {
+      const torch::Tensor index = rows.narrow(0, start, std::min(chunk, n - start));
       chunks.push_back(network.forward(inputs.index_select(0, index), lengths.index_select(0, index)));
     }
     if (!chunks.empty()) outputs = chunks.size() == 1 ? chunks.front() : torch::cat(chunks, 0);

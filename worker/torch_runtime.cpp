@@ -6,6 +6,7 @@
 #include <torch/version.h>
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <charconv>
 #include <cstdlib>
@@ -31,6 +32,16 @@ void use_threads(int threads) {
   static std::once_flag interop_once;
   std::call_once(interop_once, [] { at::set_num_interop_threads(1); });
   if (at::get_num_threads() != threads) at::set_num_threads(threads);
+}
+
+void keep_freed_memory() {
+  // Fixed thresholds also turn off glibc's sliding ones. Blocks up to 32 MiB (glibc's largest
+  // mmap threshold) come from the heap and are reused; larger ones are mapped and unmapped
+  // as before, so one huge batch does not pin its memory. Up to 512 MiB freed at the top of
+  // the heap stays with the process: evaluation memory is bounded (worker/row_prediction.hpp),
+  // so this holds what the next step or evaluation asks for again.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
 }
 
 std::string torch_version() {

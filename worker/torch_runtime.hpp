@@ -15,6 +15,14 @@ int thread_count_for(int requested);
 // run one at a time per process, and a second pool would only compete for the same cores.
 void use_threads(int threads);
 
+// Keeps memory that Torch frees in the process for its next tensors instead of returning it
+// to the kernel. Torch's CPU tensors come straight from malloc, and glibc's defaults hand
+// every freed block of more than a few MB back (trimming the heap or unmapping), so each
+// forward pass on a larger batch than the last page-faulted all its activations in again:
+// that made evaluation in batches of hundreds of rows slower per row than training
+// (docs/benchmarks.md). Call once, first thing in the process.
+void keep_freed_memory();
+
 std::string torch_version();
 
 // Whether this process's LibTorch was built with CUDA (its CUDA library is loaded), and how

@@ -9,6 +9,7 @@
 #include "common/encoding.hpp"
 #include "worker/encoded_data.hpp"
 #include "worker/models.hpp"
+#include "worker/row_prediction.hpp"
 #include "worker/sequence_windows.hpp"
 
 using namespace gridfold;
@@ -16,13 +17,14 @@ using namespace gridfold::worker;
 
 namespace {
 
-// Random DNA of lengths 20..199, so that a 50-base window fits some sequences and not others.
-EncodedData long_sequences(std::size_t count) {
+// Random DNA of lengths shortest..shortest+179 (default 20..199, so that a 50-base window
+// fits some sequences and not others).
+EncodedData long_sequences(std::size_t count, std::size_t shortest = 20) {
   std::mt19937_64 rng(3);
   Dataset d;
   for (std::size_t i = 0; i < count; ++i) {
     std::string s;
-    const std::size_t length = 20 + rng() % 180;
+    const std::size_t length = shortest + rng() % 180;
     for (std::size_t p = 0; p < length; ++p) s.push_back("ACGT"[rng() % 4]);
     d.ids.push_back("s" + std::to_string(i));
     d.sequences.push_back(s);
@@ -138,4 +140,36 @@ TEST_CASE("tiled evaluation gives each sequence the mean output over its tiles",
                          torch::full({tiles}, std::min(length, window), torch::kLong));
     CHECK(torch::allclose(tiled[r], outputs.mean(0), 1e-5, 1e-6));
   }
+}
+
+TEST_CASE("evaluation gives every row the outputs it gets alone, in passes bounded by positions", "[unit]") {
+  torch::manual_seed(5);
+  // Padded to about 3000 positions: a forward pass takes 21 rows, so 70 rows take four.
+  const EncodedData data = long_sequences(70, 2820);
+  ModelSpec model;
+  model.filters = {8, 8};
+  model.kernel_size = 5;
+  model.batch_norm = true;
+  model.dense = {8};
+  model.global_pooling = Pooling::none;
+  const std::vector<OutputHead> heads = {{"labels", TaskType::per_position, 3}};
+  const auto network = build_network(model, data.input_shape(), heads);
+  {
+    // Running statistics other than the initial 0 and 1, so that evaluation mode matters.
+    torch::NoGradGuard no_grad;
+    network->forward(data.inputs().narrow(0, 0, 8), data.lengths().narrow(0, 0, 8));
+  }
+  const torch::Tensor rows = torch::arange(69, -1, -1, torch::kLong);  // every row, in reverse
+  const torch::Tensor all = predict_rows(*network, data.inputs(), data.lengths(), rows, 0);
+  REQUIRE(all.sizes() == torch::IntArrayRef({70, 3, data.input_shape().length}));
+  for (std::int64_t r = 0; r < 70; ++r) {
+    const torch::Tensor alone = predict_rows(*network, data.inputs(), data.lengths(), rows.narrow(0, r, 1), 0);
+    CHECK(torch::allclose(all[r], alone[0], 1e-5, 1e-6));
+  }
+  // The outputs are those of evaluation mode: running statistics, not the batch's.
+  network->set_training(false);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor eval = network->forward(data.inputs().index_select(0, rows.narrow(0, 0, 2)),
+                                              data.lengths().index_select(0, rows.narrow(0, 0, 2)));
+  CHECK(torch::allclose(all.narrow(0, 0, 2), eval, 1e-5, 1e-6));
 }
