@@ -16,9 +16,6 @@ inline constexpr std::uint8_t kNoLabel = 255;
 // its letter, but it is neither trained on nor scored.
 inline constexpr char kUnlabelledPosition = '.';
 
-// The character of a label string at a position that has no label (a window's flank).
-inline constexpr char kUnlabelledPosition = '.';
-
 struct PositionLabels {
   std::string target;
   // Name of each class index; class 0 is the background, every other class a kind of boundary.
