@@ -1,7 +1,5 @@
 #include "common/model_description.hpp"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 
 namespace gridfold {
@@ -29,13 +27,10 @@ ModelFile describe_model(const ExperimentPlan& plan, const Config& config, const
   }
   for (std::size_t t = 0; t < d.targets.size(); ++t) {
     const TargetSpec& target = d.targets[t];
-    if (target.task == TaskType::per_position) {
-      throw SpecError(
-          fmt::format("target '{}' is per_position: gridfold predict writes one value per sequence "
-                      "and target, so per-position models cannot be finalized yet",
-                      target.name));
-    }
-    m.targets.push_back({target.name, target.task, t < data.classes.size() ? data.classes[t] : target.classes});
+    // Multiclass labels may come from the data (sorted distinct labels); a per_position
+    // target's classes are the spec's, one per label digit.
+    const bool from_data = t < data.classes.size() && !data.classes[t].empty();
+    m.targets.push_back({target.name, target.task, from_data ? data.classes[t] : target.classes});
   }
   return m;
 }

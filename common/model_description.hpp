@@ -13,8 +13,7 @@ namespace gridfold {
 
 // Spec text and directory, the config's grid values, the encoding (padded length: the
 // longest sequence of `data`, as the worker encodes it) and the targets with their classes;
-// no members. Throws SpecError for per-position targets, which `gridfold predict` does not
-// handle.
+// no members.
 ModelFile describe_model(const ExperimentPlan& plan, const Config& config, const std::string& spec_text,
                          const ExperimentSpec& resolved, const Dataset& data, FinalModelStrategy strategy);
 

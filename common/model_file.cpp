@@ -63,7 +63,8 @@ void write_contents(const h5::File& file, const ModelFile& m) {
   targets.write("tasks", tasks);
   const h5::Node classes = targets.create_group("classes");
   for (const auto& t : m.targets) {
-    if (t.task == TaskType::multiclass) classes.write(t.name, t.classes);
+    // per_position targets name their classes only when the spec does (more than 0/1)
+    if (t.task == TaskType::multiclass || !t.classes.empty()) classes.write(t.name, t.classes);
   }
 
   const h5::Node members = file.create_group("members");
@@ -110,7 +111,9 @@ ModelFile read_contents(const h5::File& file) {
   const h5::Node classes = targets.group("classes");
   for (std::size_t i = 0; i < names.size(); ++i) {
     ModelTarget t{names[i], task_named(tasks[i], where), {}};
-    if (t.task == TaskType::multiclass) t.classes = classes.read_strings(t.name);
+    if (t.task == TaskType::multiclass || (t.task == TaskType::per_position && classes.exists(t.name))) {
+      t.classes = classes.read_strings(t.name);
+    }
     m.targets.push_back(std::move(t));
   }
 

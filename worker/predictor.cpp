@@ -3,18 +3,22 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/boundary_calls.hpp"
 #include "common/encoding.hpp"
+#include "common/prediction_table.hpp"
 #include "common/spec.hpp"
 #include "worker/models.hpp"
 #include "worker/network_weights.hpp"
+#include "worker/scoring.hpp"
 #include "worker/sequence_windows.hpp"
 
 namespace gridfold::worker {
-namespace {
 
-ExperimentSpec resolved_spec(const ModelFile& model) {
+ExperimentSpec model_spec(const ModelFile& model) {
   const SpecDocument document =
       SpecDocument::parse(model.spec_text, fmt::format("spec of the model of experiment {}", model.experiment),
                           model.spec_dir);
@@ -22,6 +26,8 @@ ExperimentSpec resolved_spec(const ModelFile& model) {
   for (const auto& [path, value] : model.params) overrides[path] = ParamValue{value, {}};
   return document.resolve(overrides);
 }
+
+namespace {
 
 struct Inputs {
   InputShape shape;
@@ -107,6 +113,13 @@ torch::Tensor member_predictions(Network& network, const ModelWeights& weights, 
   return torch::cat(columns, 1);
 }
 
+// As the trainer's heads: one output per class for multiclass targets and per_position targets
+// of more than two classes, else one.
+int head_width(const ModelTarget& t) {
+  const bool per_class = t.task == TaskType::multiclass || (t.task == TaskType::per_position && t.classes.size() > 2);
+  return per_class ? static_cast<int>(t.classes.size()) : 1;
+}
+
 // The network a model file's spec describes for inputs of `shape`; with crops it reads
 // windows of the crop length.
 struct ModelNetwork {
@@ -115,11 +128,9 @@ struct ModelNetwork {
 };
 
 ModelNetwork model_network(const ModelFile& model, InputShape shape) {
-  const ExperimentSpec spec = resolved_spec(model);
+  const ExperimentSpec spec = model_spec(model);
   std::vector<OutputHead> heads;
-  for (const auto& t : model.targets) {
-    heads.push_back({t.name, t.task, t.task == TaskType::multiclass ? static_cast<int>(t.classes.size()) : 1});
-  }
+  for (const auto& t : model.targets) heads.push_back({t.name, t.task, head_width(t)});
   ModelNetwork built;
   built.window = shape.is_sequence() ? window_length(spec.training.crop_length, shape.length) : 0;
   if (built.window > 0) shape.length = static_cast<int>(built.window);
@@ -140,6 +151,86 @@ std::vector<float> predict_samples(const ModelFile& model, const Dataset& sample
   }
   const torch::Tensor mean = (sum / static_cast<double>(model.members.size())).to(torch::kFloat).contiguous();
   return std::vector<float>(mean.data_ptr<float>(), mean.data_ptr<float>() + mean.numel());
+}
+
+std::vector<std::vector<std::string>> predict_position_classes(const ModelFile& model, const Dataset& samples,
+                                                               int batch_size) {
+  if (batch_size < 1) throw SpecError(fmt::format("--batch-size is {}; it must be >= 1", batch_size));
+  const ExperimentSpec spec = model_spec(model);
+  if (model.sequence_column.empty()) throw SpecError("a per_position model reads sequences, not feature columns");
+  InputShape shape;
+  shape.channels = alphabet_channels(model.alphabet);
+  shape.length = static_cast<int>(model.sequence_length);
+  std::vector<ModelNetwork> networks;
+  for (const ModelWeights& member : model.members) {
+    networks.push_back(model_network(model, shape));
+    if (networks.back().window > 0) {
+      throw SpecError(
+          fmt::format("the model of experiment {} was trained on crops of {} positions (training.crop_length); "
+                      "gridfold predict labels whole sequences of per_position targets only",
+                      model.experiment, networks.back().window));
+    }
+    load_weights(*networks.back().network, member);
+    networks.back().network->set_training(false);
+  }
+  // Per target: where its head's outputs start, its mean thresholds, its tolerance.
+  struct PositionTarget {
+    std::int64_t offset, width;
+    std::vector<double> thresholds;
+    std::size_t tolerance;
+  };
+  std::vector<PositionTarget> targets;
+  std::int64_t offset = 0;
+  for (std::size_t t = 0; t < model.targets.size(); ++t) {
+    const int width = head_width(model.targets[t]);
+    offset += width;
+    if (model.targets[t].task != TaskType::per_position) continue;
+    const std::size_t classes = width == 1 ? 2 : static_cast<std::size_t>(width);
+    std::vector<double> mean(classes, 0.0);
+    mean[0] = std::numeric_limits<double>::quiet_NaN();
+    for (const ModelWeights& member : model.members) {
+      for (std::size_t c = 1; c < classes; ++c) {
+        const bool held =
+            t < member.thresholds.size() && c < member.thresholds[t].size() && !std::isnan(member.thresholds[t][c]);
+        mean[c] +=
+            (held ? member.thresholds[t][c] : kDefaultBoundaryThreshold) / static_cast<double>(model.members.size());
+      }
+    }
+    targets.push_back(
+        {offset - width, width, std::move(mean), static_cast<std::size_t>(spec.data.targets.at(t).tolerance)});
+  }
+
+  std::vector<std::vector<std::string>> out(targets.size(), std::vector<std::string>(samples.size()));
+  torch::NoGradGuard no_grad;
+  for (std::size_t first = 0; first < samples.size(); first += static_cast<std::size_t>(batch_size)) {
+    std::vector<std::size_t> rows;
+    for (std::size_t r = first; r < std::min(samples.size(), first + static_cast<std::size_t>(batch_size)); ++r) {
+      rows.push_back(r);
+    }
+    const Inputs in = encode_samples(model, select_samples(samples, rows));
+    std::vector<torch::Tensor> sums(targets.size());
+    for (const ModelNetwork& built : networks) {
+      const torch::Tensor raw = built.network->forward(in.values, in.lengths);
+      for (std::size_t k = 0; k < targets.size(); ++k) {
+        const torch::Tensor p = class_probabilities(raw.narrow(1, targets[k].offset, targets[k].width));
+        sums[k] = sums[k].defined() ? sums[k] + p : p;
+      }
+    }
+    for (std::size_t k = 0; k < targets.size(); ++k) {
+      const torch::Tensor mean = (sums[k] / static_cast<double>(networks.size())).contiguous();
+      const torch::Tensor classes = call_classes(mean, targets[k].thresholds, targets[k].tolerance).contiguous();
+      const std::uint8_t* c = classes.data_ptr<std::uint8_t>();
+      const std::int64_t length = classes.size(1);
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::string& digits = out[k][rows[i]];
+        digits.resize(samples.sequences[rows[i]].size());
+        for (std::size_t p = 0; p < digits.size(); ++p) {
+          digits[p] = static_cast<char>('0' + c[static_cast<std::int64_t>(i) * length + static_cast<std::int64_t>(p)]);
+        }
+      }
+    }
+  }
+  return out;
 }
 
 void export_torchscript(const ModelFile& model, std::size_t member, const std::filesystem::path& out) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "common/dataset.hpp"
@@ -12,10 +13,25 @@
 
 namespace gridfold::worker {
 
+// The model's spec resolved with its config's grid values.
+ExperimentSpec model_spec(const ModelFile& model);
+
 // [sample][output] in the layout of output_widths(model) (common/prediction_table.hpp).
 // Throws DataError naming the sample when a sequence is longer than the model's encoding,
 // SpecError when the weights do not fit the network the spec describes.
 std::vector<float> predict_samples(const ModelFile& model, const Dataset& samples, int batch_size);
+
+// Per per_position target of `model`, in target order, [sample]: the class digit ('0' the
+// background) of every position of the sample's sequence, by the decision rule of
+// common/boundary_calls.hpp with the target's tolerance: over the members' mean class
+// probabilities, with the members' mean threshold per class (a member without thresholds
+// counts kDefaultBoundaryThreshold). The networks run on `batch_size` samples at a time,
+// encoded per batch, so memory holds one batch's [sample][class][position] probabilities,
+// not the whole input's. Throws DataError naming a sample longer than the model's encoding,
+// SpecError for a model trained on crops (training.crop_length), whose tiles would each
+// label only part of a sequence.
+std::vector<std::vector<std::string>> predict_position_classes(const ModelFile& model, const Dataset& samples,
+                                                               int batch_size);
 
 // Writes network `member` of `model` as a TorchScript module (Network::save_torchscript) whose
 // archive carries gridfold.json: the encoding it reads and how its raw outputs map to

@@ -52,6 +52,13 @@ void add_predict(CLI::App& app, int& exit_code) {
       ->check(CLI::PositiveNumber)
       ->default_val(256);
   cmd->add_option("--threads", options->threads, "Threads (default: all cores)")->check(CLI::PositiveNumber);
+  cmd->add_option("--filter-model", options->filter_model,
+                  "Model file of one binary target (a feeder): only rows it passes go through --model")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--filter-threshold", options->filter_threshold,
+                  "Filter probability a row needs to pass (default 0.5)")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("--json", options->json, "Print the summary as JSON");
   cmd->callback([options, &exit_code] {
     predict_with_model(*options);
     exit_code = kExitOk;

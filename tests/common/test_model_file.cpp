@@ -119,3 +119,48 @@ TEST_CASE("prediction input is read like training data: FASTA ids, table ids, le
   CHECK_THROWS_WITH(read_prediction_input(dir / "no_sequence.csv", m),
                     Catch::Contains("no_sequence.csv") && Catch::Contains("sequence"));
 }
+
+namespace {
+
+ModelFile boundary_model() {
+  ModelFile m = two_member_model();
+  m.targets = {{"labels", TaskType::per_position, {"other", "exon_start", "exon_end"}}};
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("a per_position target keeps its class names in the model file", "[model_file]") {
+  TempDir dir;
+  ModelFile m = boundary_model();
+  m.targets.push_back({"sites", TaskType::per_position, {}});  // 0/1 labels name no classes
+  write_model_file(dir / "model.h5", m);
+  const ModelFile r = read_model_file(dir / "model.h5");
+  REQUIRE(r.targets.size() == 2);
+  CHECK(r.targets[0].task == TaskType::per_position);
+  CHECK(r.targets[0].classes == m.targets[0].classes);
+  CHECK(r.targets[1].classes.empty());
+}
+
+TEST_CASE("prediction CSV of a per_position target: class digits and position:class calls", "[model_file]") {
+  const ModelFile m = boundary_model();
+  CHECK(prediction_columns(m) == std::vector<std::string>{"id", "labels", "labels_calls"});
+  CHECK(output_widths(m) == std::vector<std::size_t>{0});
+  CHECK(prediction_csv(m, {"chr1:0-8", "chr1:8-16"}, {}, {{"01000020", "00000000"}}) ==
+        "id,labels,labels_calls\n"
+        "chr1:0-8,01000020,1:exon_start;6:exon_end\n"
+        "chr1:8-16,00000000,\n");
+  CHECK(boundary_calls_text("0010", {}) == "2:1");
+  CHECK_THROWS_AS(prediction_csv(m, {"a"}, {}, {}), std::logic_error);
+}
+
+TEST_CASE("prediction CSV of a cascade adds the filter's probability and whether the row passed", "[model_file]") {
+  const ModelFile m = boundary_model();
+  CHECK(prediction_columns(m, "has_boundary") ==
+        std::vector<std::string>{"id", "labels", "labels_calls", "has_boundary_probability", "passed"});
+  const FilterColumns filter{"has_boundary", {0.75f, 0.125f}, {1, 0}};
+  CHECK(prediction_csv(m, {"a", "b"}, {}, {{"0200", "0000"}}, &filter) ==
+        "id,labels,labels_calls,has_boundary_probability,passed\n"
+        "a,0200,1:exon_end,0.75,1\n"
+        "b,0000,,0.125,0\n");
+}

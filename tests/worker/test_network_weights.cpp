@@ -2,14 +2,18 @@
 #undef CHECK  // glog's, pulled in by Torch; Catch's is wanted
 #include <catch2/catch.hpp>
 
+#include <limits>
 #include <numeric>
+#include <random>
 
+#include "common/encoding.hpp"
 #include "common/model_file.hpp"
 #include "tests/worker/toy_data.hpp"
 #include "worker/encoded_data.hpp"
 #include "worker/models.hpp"
 #include "worker/network_weights.hpp"
 #include "worker/predictor.hpp"
+#include "worker/scoring.hpp"
 #include "worker/torch_runtime.hpp"
 #include "worker/trainer.hpp"
 
@@ -121,4 +125,101 @@ TEST_CASE("a sequence longer than the model's encoding is refused by its id", "[
   samples.sequences = {std::string(static_cast<std::size_t>(m.sequence_length) + 1, 'A')};
   CHECK_THROWS_WITH(predict_samples(m, samples, 8),
                     Catch::Contains("long_one") && Catch::Contains("at most " + std::to_string(m.sequence_length)));
+}
+
+namespace {
+
+const char* kBoundarySpec = R"(name: boundaries
+data:
+  path: windows.csv
+  targets: [{name: labels, task: per_position, classes: [other, start, end], tolerance: 2}]
+model: {family: resnet1d, filters: [8, 8], kernel_size: 5, dilations: [1, 2], global_pooling: none, dense: [], dropout: 0}
+resampling: {outer: {kfold: {k: 2}}}
+)";
+
+}  // namespace
+
+TEST_CASE("per_position predictions: the decision rule over the members' mean probabilities and thresholds", "[unit]") {
+  use_threads(1);
+  torch::manual_seed(7);
+  const ExperimentSpec spec = SpecDocument::parse(kBoundarySpec, "b.yaml", "/nowhere").base();
+  const std::vector<OutputHead> heads{{"labels", TaskType::per_position, 3}};
+  const auto first = build_network(spec.model, {4, 60, 0}, heads);
+  const auto second = build_network(spec.model, {4, 60, 0}, heads);
+  Dataset samples;
+  std::mt19937 rng(3);
+  for (const std::size_t length : {60, 41, 60, 17, 55}) {
+    samples.ids.push_back("w" + std::to_string(samples.ids.size()));
+    std::string sequence;
+    for (std::size_t i = 0; i < length; ++i) sequence += "ACGT"[rng() % 4];
+    samples.sequences.push_back(sequence);
+  }
+  // What the rule should see: the mean of the two networks' class probabilities.
+  const EncodedBatch batch = encode_sequences(samples.sequences, Alphabet::dna, 60);
+  const torch::Tensor inputs = torch::from_blob(const_cast<float*>(batch.values.data()), {5, 4, 60}, torch::kFloat);
+  const torch::Tensor lengths =
+      torch::from_blob(const_cast<std::int32_t*>(batch.lengths.data()), {5}, torch::kInt).to(torch::kLong);
+  torch::Tensor mean;
+  {
+    torch::NoGradGuard no_grad;
+    first->set_training(false);
+    second->set_training(false);
+    mean = ((class_probabilities(first->forward(inputs, lengths)) +
+             class_probabilities(second->forward(inputs, lengths))) /
+            2)
+               .contiguous();
+  }
+  // Member thresholds around the probabilities the untrained networks give, so that the mean
+  // thresholds call other boundaries than either member's would.
+  const double low = mean.select(1, 1).quantile(0.6).item<double>();
+  const double high = mean.select(1, 1).quantile(0.9).item<double>();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  ModelFile m;
+  m.experiment = "boundaries";
+  m.spec_text = kBoundarySpec;
+  m.spec_dir = "/nowhere";
+  m.alphabet = Alphabet::dna;
+  m.sequence_column = "sequence";
+  m.sequence_length = 60;
+  m.targets = {{"labels", TaskType::per_position, {"other", "start", "end"}}};
+  m.members.push_back(weights_of(*first, std::nullopt, 1, {{nan, low, 0.4}}));
+  m.members.push_back(weights_of(*second, std::nullopt, 1, {{nan, high, 0.2}}));
+  const std::vector<double> averaged{nan, (low + high) / 2, 0.3};
+
+  const torch::Tensor expected = call_classes(mean, averaged, 2);
+  REQUIRE(!call_classes(mean, {nan, low, 0.4}, 2).equal(expected));
+  REQUIRE(!call_classes(mean, {nan, high, 0.2}, 2).equal(expected));
+  REQUIRE(expected.gt(0).any().item<bool>());
+  for (const int batch_size : {5, 2}) {
+    const auto classes = predict_position_classes(m, samples, batch_size);
+    REQUIRE(classes.size() == 1);
+    REQUIRE(classes[0].size() == 5);
+    for (std::size_t r = 0; r < 5; ++r) {
+      const std::string& digits = classes[0][r];
+      CHECK(digits.size() == samples.sequences[r].size());
+      std::string want;
+      for (std::size_t p = 0; p < digits.size(); ++p) {
+        want +=
+            static_cast<char>('0' + expected[static_cast<std::int64_t>(r)][static_cast<std::int64_t>(p)].item<int>());
+      }
+      CHECK(digits == want);
+    }
+  }
+}
+
+TEST_CASE("per_position predictions of a network trained on crops are refused", "[unit]") {
+  const std::string text = std::string(kBoundarySpec) + "training: {crop_length: 20}\n";
+  const ExperimentSpec spec = SpecDocument::parse(text, "b.yaml", "/nowhere").base();
+  const auto network = build_network(spec.model, {4, 20, 0}, {{"labels", TaskType::per_position, 3}});
+  ModelFile m;
+  m.spec_text = text;
+  m.alphabet = Alphabet::dna;
+  m.sequence_column = "sequence";
+  m.sequence_length = 60;
+  m.targets = {{"labels", TaskType::per_position, {"other", "start", "end"}}};
+  m.members.push_back(weights_of(*network, std::nullopt, 1, {}));
+  Dataset samples;
+  samples.ids = {"w"};
+  samples.sequences = {std::string(60, 'A')};
+  CHECK_THROWS_WITH(predict_position_classes(m, samples, 4), Catch::Contains("crop_length"));
 }
