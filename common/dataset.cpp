@@ -163,8 +163,8 @@ std::vector<std::string> parse_position_labels(const SampleRows& rows, const Tar
     if (is_missing(cell)) continue;
     const CellPlace place{rows.table, rows.row_of_sample[sample], target.name};
     // '.' marks a position that is only context (a window's flank): read, never scored.
-    if (const auto letter =
-            std::find_if(cell.begin(), cell.end(), [](char c) { return (c < '0' || c > '9') && c != kUnlabelledPosition; });
+    if (const auto letter = std::find_if(cell.begin(), cell.end(),
+                                         [](char c) { return (c < '0' || c > '9') && c != kUnlabelledPosition; });
         letter != cell.end()) {
       throw DataError(
           fmt::format("{}: character '{}' at position {} is not a digit or '.' (per-position labels "

@@ -153,7 +153,8 @@ void write_model_weights(const h5::Node& group, const ModelWeights& w) {
   if (classes == 0) return;
   std::vector<float> matrix(w.thresholds.size() * classes, std::numeric_limits<float>::quiet_NaN());
   for (std::size_t t = 0; t < w.thresholds.size(); ++t) {
-    std::copy(w.thresholds[t].begin(), w.thresholds[t].end(), matrix.begin() + static_cast<std::ptrdiff_t>(t * classes));
+    std::copy(w.thresholds[t].begin(), w.thresholds[t].end(),
+              matrix.begin() + static_cast<std::ptrdiff_t>(t * classes));
   }
   group.write_matrix("thresholds", matrix, w.thresholds.size(), classes);
 }

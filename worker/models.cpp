@@ -75,7 +75,8 @@ bool check_output_kind(const ModelSpec& spec, const InputShape& input, const std
                                    "per_position targets use; choose max, mean or sum");
   }
   if (per_position && (spec.family == ModelFamily::mlp || !input.is_sequence())) {
-    throw SpecError("per_position targets need a sequence model (cnn1d, resnet1d, branched_cnn, bilstm or transformer)");
+    throw SpecError(
+        "per_position targets need a sequence model (cnn1d, resnet1d, branched_cnn, bilstm or transformer)");
   }
   if (per_position && spec.block_pooling != Pooling::none) {
     throw SpecError(

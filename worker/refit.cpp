@@ -44,7 +44,8 @@ ModelFile refit_config(const ExperimentLayout& layout, const ExperimentPlan& pla
                                p.train_loss, p.validation_loss, p.improved ? " *" : ""));
   };
   const TrainingOutcome trained = train_and_evaluate(spec, data, rows, {}, spec.training.seed, progress);
-  model.members.push_back(weights_of(*trained.network, trained.standardizer, spec.data.targets.size(), trained.thresholds));
+  model.members.push_back(
+      weights_of(*trained.network, trained.standardizer, spec.data.targets.size(), trained.thresholds));
   return model;
 }
 

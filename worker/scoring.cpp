@@ -103,9 +103,9 @@ std::vector<std::vector<double>> choose_thresholds(const EncodedData& data, std:
         evidence.probability.emplace_back(p + (row * classes + c) * length, static_cast<std::size_t>(length));
         evidence.truth.emplace_back(y + row * length, static_cast<std::size_t>(length));
       }
-      out[t][static_cast<std::size_t>(c)] =
-          choose_threshold(evidence, static_cast<std::uint8_t>(c), static_cast<std::size_t>(data.spec().targets[t].tolerance))
-              .threshold;
+      out[t][static_cast<std::size_t>(c)] = choose_threshold(evidence, static_cast<std::uint8_t>(c),
+                                                             static_cast<std::size_t>(data.spec().targets[t].tolerance))
+                                                .threshold;
     }
   }
   return out;

@@ -269,7 +269,8 @@ TaskOutcome run_task(const ExperimentLayout& layout, const ExperimentPlan& plan,
       outcome.message += fmt::format(" (stopped by rule {})", to_string(*rule));
     }
     std::optional<ModelWeights> weights;
-    if (spec.output.save_models) weights = weights_of(*trained.network, trained.standardizer, spec.data.targets.size(), trained.thresholds);
+    if (spec.output.save_models)
+      weights = weights_of(*trained.network, trained.standardizer, spec.data.targets.size(), trained.thresholds);
     FoldResult result = fold_result(plan, task_index, std::move(trained));
     result.weights = std::move(weights);
     result.total_seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -67,8 +67,7 @@ std::string window_sequence(const FastaRecord& record, const GenomeWindow& windo
   const std::uint64_t first = window.start > flank ? window.start - flank : 0;
   const std::uint64_t last = std::min(length, window.end + flank);
   std::string sequence = std::string(flank - (window.start - first), 'N') +
-                         record.sequence.substr(first, last - first) +
-                         std::string(flank - (last - window.end), 'N');
+                         record.sequence.substr(first, last - first) + std::string(flank - (last - window.end), 'N');
   for (std::size_t i = 0; i < sequence.size(); ++i) {
     char& letter = sequence[i];
     if (letter >= 'a' && letter <= 'z') letter = static_cast<char>(letter - 'a' + 'A');
@@ -152,12 +151,13 @@ GtfWindowsSummary prepare_gtf_windows(const GtfWindowsOptions& options) {
 
 std::string render_text(const GtfWindowsSummary& s) {
   return fmt::format(
-      "gtf-windows: wrote {} windows of {} bases{} (stride {}) from {} chromosome(s) to {}; {} window(s) without an exon "
-      "boundary were dropped. The {} positions written hold {} exon starts (class 1) and {} exon ends (class 2) from "
-      "{} exons: {:.2f} positives per 1000 positions (the intron/exon workload expects about 1.3).\n",
+      "gtf-windows: wrote {} windows of {} bases{} (stride {}) from {} chromosome(s) to {}; {} window(s) "
+      "without an exon boundary were dropped. The {} positions written hold {} exon starts (class 1) and {} exon "
+      "ends (class 2) from {} exons: {:.2f} positives per 1000 positions (the intron/exon workload expects about "
+      "1.3).\n",
       s.windows_written, s.window, s.flank > 0 ? fmt::format(" with {} bases of context on each side", s.flank) : "",
-      s.stride, s.chromosomes, s.out.string(), s.windows_dropped, s.positions,
-      s.exon_starts, s.exon_ends, s.exons, s.positives_per_1000());
+      s.stride, s.chromosomes, s.out.string(), s.windows_dropped, s.positions, s.exon_starts, s.exon_ends, s.exons,
+      s.positives_per_1000());
 }
 
 }  // namespace gridfold

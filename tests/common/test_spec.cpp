@@ -414,9 +414,9 @@ TEST_CASE("transformer settings out of range name their line:column and what is 
 
 TEST_CASE("a resnet1d reads a dilation per block, and its receptive field counts two convolutions per block",
           "[spec]") {
-  const std::string resnet =
-      replaced(kValid, "  family: cnn1d\n  filters: [32, 32]", "  family: resnet1d\n  filters: [16, 16, 16]\n"
-                                                               "  dilations: [1, 4, 10]\n  global_pooling: none");
+  const std::string resnet = replaced(kValid, "  family: cnn1d\n  filters: [32, 32]",
+                                      "  family: resnet1d\n  filters: [16, 16, 16]\n"
+                                      "  dilations: [1, 4, 10]\n  global_pooling: none");
   const ExperimentSpec s = parse(resnet).base();
   CHECK(s.model.family == ModelFamily::resnet1d);
   CHECK(block_dilations(s.model) == std::vector<int>{1, 4, 10});

@@ -172,8 +172,7 @@ TEST_CASE("a resnet1d keeps one output per position through blocks of changing w
   spec.dense = {};
   const auto network = build_network(spec, {4, 40, 0}, {{"labels", TaskType::per_position, 3}});
   CHECK(network->per_position());
-  CHECK(network->forward(torch::rand({2, 4, 40}), torch::tensor({40L, 25L})).sizes() ==
-        torch::IntArrayRef({2, 3, 40}));
+  CHECK(network->forward(torch::rand({2, 4, 40}), torch::tensor({40L, 25L})).sizes() == torch::IntArrayRef({2, 3, 40}));
   // Pooled targets work too (a window-level classifier such as the feeder model).
   spec.global_pooling = Pooling::max;
   const auto pooled = build_network(spec, {4, 40, 0}, three_heads());
