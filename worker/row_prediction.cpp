@@ -11,12 +11,14 @@
 namespace gridfold::worker {
 namespace {
 
-// Rows (or tiles) per forward pass: at most 1024, and at most 64 Ki positions, so that a
-// pass's activations stay a few MB per layer (16 MiB at 64 channels) however long the
-// sequences and however large the set scored: below the size glibc maps and unmaps per
-// allocation (worker/torch_runtime.hpp), and bounded for 5 kb per-position windows.
+// Rows (or tiles) per forward pass: at most 1024, and at most 8 Ki positions, so that a
+// pass's activations stay small per layer (2 MiB at 64 channels) however long the sequences
+// and however large the set scored: below the size glibc maps and unmaps per allocation
+// (worker/torch_runtime.hpp), and near the cache. A narrow per-position network is bound by
+// memory traffic, not arithmetic: its passes of 13 windows of 5.5 kb (64 Ki positions) ran
+// 4.6 times slower per window than passes of one (docs/benchmarks.md).
 constexpr std::int64_t kEvaluationRows = 1024;
-constexpr std::int64_t kEvaluationPositions = std::int64_t{1} << 16;
+constexpr std::int64_t kEvaluationPositions = std::int64_t{1} << 13;
 
 std::int64_t chunk_for(std::int64_t positions_per_row) {
   return std::clamp<std::int64_t>(kEvaluationPositions / std::max<std::int64_t>(positions_per_row, 1), 1,

@@ -17,7 +17,7 @@ class Network;
 // EncodedData describes); undefined when there are no rows. All three are on the network's
 // device, and so is the result. window 0: whole sequences; window > 0: the mean over tiles
 // of that length (predict_tiled). Either way 1024 rows or tiles at a time, fewer for long
-// ones: at most 64 Ki positions per forward pass. Leaves the network in training mode.
+// ones: at most 8 Ki positions per forward pass. Leaves the network in training mode.
 at::Tensor predict_rows(Network& network, const at::Tensor& inputs, const at::Tensor& lengths, const at::Tensor& rows,
                         std::int64_t window);
 
